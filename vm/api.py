@@ -1,0 +1,74 @@
+"""One entry point for every way of running a program: the CLI, the
+conformance corpus and the fuzzers all go through `load` and `execute`, so
+an engine is proved exactly as a user runs it."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from .errors import EXIT_OK, VMError
+from .opcodes import DEFAULT_MAX_CALL_DEPTH
+from .program import Program
+
+BC_MAGIC = b'JVBC'
+
+
+@dataclass
+class RunConfig:
+    """The options of `jitvm run` (spec section 7)."""
+    jit: bool = True
+    jit_threshold: int = 1000
+    backend: str = 'auto'
+    emulate: bool = False
+    code_cache: int = 1 << 20
+    max_call_depth: int = DEFAULT_MAX_CALL_DEPTH
+    timeout: float | None = None
+    verbose: bool = False
+    stats: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a run showed the user: output, result, exit status, error line."""
+    stdout: bytes
+    result: int | None
+    exit_code: int
+    error: str | None = None          # the full `error: ...` line
+    phrase: str | None = None         # the spec phrase inside it
+    offset: int | None = None         # trap / verifier offset
+    log: str = field(default='', repr=False)
+
+
+def load(data: bytes | str, filename: str = '<input>') -> Program:
+    """A verified Program from `.asm` text or `.bc` bytes."""
+    from .verifier import verify
+    if isinstance(data, bytes) and data[:4] == BC_MAGIC:
+        from .bcfile import read_bc
+        program = read_bc(data, filename)
+    else:
+        from .textasm import assemble
+        text = data.decode('utf-8', errors='replace') if isinstance(data, bytes) else data
+        program = assemble(text, filename)
+    verify(program)
+    return program
+
+
+def run(program: Program, config: RunConfig, out, log=None) -> int:
+    """Run a verified program, writing its output to the binary stream out.
+    Returns the result; raises Trap / TimeLimit / Interrupted."""
+    from .engine import run_program
+    return run_program(program, config, out, log)
+
+
+def execute(data: bytes | str, config: RunConfig | None = None,
+            filename: str = '<input>') -> Outcome:
+    """Load and run in-process, capturing everything the user would see."""
+    config = config or RunConfig()
+    out, log = io.BytesIO(), io.StringIO()
+    try:
+        program = load(data, filename)
+        result = run(program, config, out, log)
+        return Outcome(out.getvalue(), result, EXIT_OK, log=log.getvalue())
+    except VMError as e:
+        return Outcome(out.getvalue(), None, e.exit_code, e.line(),
+                       getattr(e, 'phrase', None), getattr(e, 'offset', None), log.getvalue())
