@@ -32,6 +32,8 @@ class Program:
     memory_cells: int = DEFAULT_MEMORY_CELLS
     data: list[tuple[int, list[int]]] = field(default_factory=list)   # (addr, values)
     source_name: str = ''
+    # filled in by vm.verifier.verify: one FunctionFacts per function
+    facts: list | None = field(default=None, compare=False, repr=False)
 
     def function_index(self, name: str) -> int | None:
         for i, f in enumerate(self.functions):
