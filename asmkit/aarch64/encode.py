@@ -1,0 +1,781 @@
+"""The AArch64 Builder: one method per instruction form, on a CodeBuffer.
+
+Every method validates its operands (register widths, which slot may hold
+sp or the zero register, immediate ranges) and appends one 32-bit word, or
+a short sequence for ``mov`` of a wide constant.  Where LLVM's assembler has
+several encodings for what was written (``add x0, x1, #-1`` -> ``sub``,
+``ldr x0, [x1, #-8]`` -> ``ldur``, ``mov`` -> movz/movn/orr/add) the Builder
+emits the one LLVM picks.
+
+Branch targets are Labels or absolute addresses.  With ``relax=True`` (the
+default) b.cond/cbz/cbnz/tbz/tbnz whose target ends up out of range become
+the inverted branch over an unconditional ``b`` (a veneer LLVM's branch
+relaxation also uses); with ``relax=False`` they stay 4 bytes and an
+out-of-range target is a RangeError naming the instruction.
+"""
+
+from ..buffer import AsmError, BranchForms, CodeBuffer, Label
+from . import movimm
+from .operands import (
+    COND_NAMES, OFFSET, POST, PRE, BitmaskImm, ExtendedReg, Imm12, Mem, MoveWide,
+    OperandError, RegOffset, ShiftedReg, cond_code, encode_bitmask,
+)
+from .regs import Reg, WZR, XZR
+
+__all__ = ["Builder", "AsmError", "OperandError", "NOP"]
+
+NOP = 0xD503201F
+
+BARRIER_OPTIONS = {"oshld": 1, "oshst": 2, "osh": 3, "nshld": 5, "nshst": 6, "nsh": 7,
+                   "ishld": 9, "ishst": 10, "ish": 11, "ld": 13, "st": 14, "sy": 15}
+
+
+def _sys_fields(op1, crn, crm, op2):
+    """The op1:CRn:CRm:op2 field of SYS (bits 18:5, shifted down by 5)."""
+    return (op1 << 11) | (crn << 7) | (crm << 3) | op2
+
+
+# dc/ic operations as SYS #op1, Cn, Cm, #op2
+CACHE_OPS = {
+    "dc": {"cvau": _sys_fields(3, 7, 11, 1), "civac": _sys_fields(3, 7, 14, 1),
+           "cvac": _sys_fields(3, 7, 10, 1), "zva": _sys_fields(3, 7, 4, 1)},
+    "ic": {"ivau": _sys_fields(3, 7, 5, 1), "iallu": _sys_fields(0, 7, 5, 0),
+           "ialluis": _sys_fields(0, 7, 1, 0)},
+}
+
+
+def _name(op):
+    if isinstance(op, Label):
+        return op.name
+    if isinstance(op, int):
+        return f"#{op:#x}" if op > 9 or op < -9 else f"#{op}"
+    return str(op)
+
+
+def format_record(name, ops):
+    """Listing text for one recorded builder call, in assembler syntax."""
+    return name + (" " + ", ".join(_name(o) for o in ops) if ops else "")
+
+
+# ---- operand-slot checks: return the register number --------------------
+
+def _rz(r, bits, what="register"):
+    """A register slot where 31 means the zero register."""
+    if r.__class__ is not Reg or r.is_sp or r.bits != bits:
+        raise OperandError(f"{what} must be a {bits}-bit general register or "
+                           f"{'xzr' if bits == 64 else 'wzr'}, not {r!r}")
+    return r.num
+
+
+def _rs(r, bits, what="register"):
+    """A register slot where 31 means the stack pointer."""
+    if r.__class__ is not Reg or r.is_zr or r.bits != bits:
+        raise OperandError(f"{what} must be a {bits}-bit general register or "
+                           f"{'sp' if bits == 64 else 'wsp'}, not {r!r}")
+    return r.num
+
+
+def _width(r):
+    if r.__class__ is not Reg:
+        raise OperandError(f"expected a register, not {r!r}")
+    return r.bits
+
+
+def _int(v, what):
+    if v.__class__ is not int and not isinstance(v, int):
+        raise OperandError(f"{what} must be an integer, not {v!r}")
+    return v
+
+
+# ---- branch fixups ------------------------------------------------------
+
+def _patch_b26(code, start, pc, target, word):
+    off = target - pc
+    if off & 3 or not -(1 << 27) <= off < (1 << 27):
+        return False
+    code[start:start + 4] = (word | ((off >> 2) & 0x3FFFFFF)).to_bytes(4, "little")
+
+
+def _patch_b19(code, start, pc, target, word):
+    off = target - pc
+    if off & 3 or not -(1 << 20) <= off < (1 << 20):
+        return False
+    code[start:start + 4] = (word | (((off >> 2) & 0x7FFFF) << 5)).to_bytes(4, "little")
+
+
+def _patch_b14(code, start, pc, target, word):
+    off = target - pc
+    if off & 3 or not -(1 << 15) <= off < (1 << 15):
+        return False
+    code[start:start + 4] = (word | (((off >> 2) & 0x3FFF) << 5)).to_bytes(4, "little")
+
+
+def _adr_fields(word, off):
+    return word | ((off & 3) << 29) | (((off >> 2) & 0x7FFFF) << 5)
+
+
+def _patch_adr(code, start, pc, target, word):
+    off = target - pc
+    if not -(1 << 20) <= off < (1 << 20):
+        return False
+    code[start:start + 4] = _adr_fields(word, off).to_bytes(4, "little")
+
+
+def _patch_adrp(code, start, pc, target, word):
+    off = (target >> 12) - (pc >> 12)
+    if not -(1 << 20) <= off < (1 << 20):
+        return False
+    code[start:start + 4] = _adr_fields(word, off).to_bytes(4, "little")
+
+
+_PATCH_SHORT = {19: _patch_b19, 14: _patch_b14}
+_FORMS = {}
+
+
+def _relaxable(word, bits):
+    """BranchForms for a b.cond/cbz/tbz word: itself, or inverted over a b."""
+    forms = _FORMS.get(word)
+    if forms is not None:
+        return forms
+    limit = 1 << (bits + 1)
+    mask = (1 << bits) - 1
+    # b.cond inverts the condition (bit 0); cbz/cbnz and tbz/tbnz flip bit 24.
+    inverted = (word ^ 1) if word >> 24 == 0x54 else (word ^ (1 << 24))
+    skip = (inverted | (2 << 5)).to_bytes(4, "little")   # over the next b
+
+    def short(pc, target):
+        off = target - pc
+        if off & 3 or not -limit <= off < limit:
+            return None
+        return (word | (((off >> 2) & mask) << 5)).to_bytes(4, "little")
+
+    def long(pc, target):
+        off = target - pc - 4
+        if off & 3 or not -(1 << 27) <= off < (1 << 27):
+            return None
+        return skip + (0x14000000 | ((off >> 2) & 0x3FFFFFF)).to_bytes(4, "little")
+
+    forms = _FORMS[word] = BranchForms(4, 8, short, long)
+    return forms
+
+
+# ---- load/store tables --------------------------------------------------
+# name -> (size in bytes, Rt width, unsigned-offset base, unscaled/index base,
+#          literal base or None)
+_LDST = {
+    "strb": (1, 32, 0x39000000, 0x38000000),
+    "ldrb": (1, 32, 0x39400000, 0x38400000),
+    "ldrsb": (1, None, 0x39800000, 0x38800000),  # x: opc 10, w: opc 11
+    "strh": (2, 32, 0x79000000, 0x78000000),
+    "ldrh": (2, 32, 0x79400000, 0x78400000),
+    "ldrsh": (2, None, 0x79800000, 0x78800000),
+    "ldrsw": (4, 64, 0xB9800000, 0xB8800000),
+    "str": (None, None, 0xB9000000, 0xB8000000),  # size from Rt: w 4, x 8
+    "ldr": (None, None, 0xB9400000, 0xB8400000),
+}
+_UNSCALED = {"ldur": "ldr", "stur": "str", "ldurb": "ldrb", "sturb": "strb",
+             "ldurh": "ldrh", "sturh": "strh", "ldursb": "ldrsb",
+             "ldursh": "ldrsh", "ldursw": "ldrsw"}
+
+
+class Builder(CodeBuffer):
+    """Emit AArch64 code: ``b = Builder(); b.add(X0, X1, 4); b.ret(); b.finish()``."""
+
+    def __init__(self, relax=True):
+        super().__init__(formatter=format_record, relax=relax)
+
+    def _align_fill(self, fill):
+        return fill if fill is not None else NOP.to_bytes(4, "little")
+
+    def _emit(self, word, name, ops):
+        self._recs.append((len(self._code), len(self._var), name) + ops)
+        self._code += word.to_bytes(4, "little")
+
+    def word(self, value):
+        """A raw 32-bit instruction word (``.inst``)."""
+        self._emit(value & 0xFFFFFFFF, ".inst", (value,))
+
+    # ---------------------------------------------------------- add / sub
+    def _addsub(self, name, op, s, rd, rn, src):
+        """add/adds/sub/subs in all three operand forms (op: 0 add, 1 sub)."""
+        bits = _width(rd)
+        sf = (bits == 64) << 31
+        if src.__class__ is int or isinstance(src, (int, Imm12)):
+            if src.__class__ is not Imm12:
+                if src < 0 and src != -src:
+                    op, src = op ^ 1, -src   # LLVM: add #-n is sub #n
+                src = Imm12.of(src)
+            d = _rz(rd, bits, "destination") if s else _rs(rd, bits, "destination")
+            n = _rs(rn, bits, "first source")
+            word = 0x11000000 | sf | (op << 30) | (s << 29) | ((src.shift == 12) << 22) \
+                | (src.imm12 << 10) | (n << 5) | d
+            return word
+        if src.__class__ is Reg:
+            uses_sp = rn.is_sp or (rd.is_sp and not s)
+            if not uses_sp:
+                return self._addsub_shifted(sf, op, s, bits, rd, rn, src, 0, 0)
+            src = ExtendedReg(src, "uxtx" if bits == 64 else "uxtw", 0)
+        elif src.__class__ is ShiftedReg:
+            uses_sp = rn.is_sp or (rd.is_sp and not s)
+            if not uses_sp:
+                return self._addsub_shifted(sf, op, s, bits, rd, rn, src.reg, src.shift,
+                                            src.amount)
+            if src.shift != 0 or src.amount > 4:
+                raise OperandError("with sp only 'lsl #0-4' may shift the register operand")
+            src = ExtendedReg(src.reg, "uxtx" if bits == 64 else "uxtw", src.amount)
+        if src.__class__ is not ExtendedReg:
+            raise OperandError(f"cannot use {src!r} as an add/sub operand")
+        m_bits = 64 if bits == 64 and src.extend & 3 == 3 else 32
+        m = _rz(src.reg, m_bits, "extended register")
+        d = _rz(rd, bits, "destination") if s else _rs(rd, bits, "destination")
+        n = _rs(rn, bits, "first source")
+        return 0x0B200000 | sf | (op << 30) | (s << 29) | (m << 16) | (src.extend << 13) \
+            | (src.amount << 10) | (n << 5) | d
+
+    @staticmethod
+    def _addsub_shifted(sf, op, s, bits, rd, rn, rm, shift, amount):
+        if shift == 3:
+            raise OperandError("add/sub cannot use ror")
+        return 0x0B000000 | sf | (op << 30) | (s << 29) | (shift << 22) \
+            | (_rz(rm, bits, "second source") << 16) | (amount << 10) \
+            | (_rz(rn, bits, "first source") << 5) | _rz(rd, bits, "destination")
+
+    def add(self, rd, rn, src):
+        self._emit(self._addsub("add", 0, 0, rd, rn, src), "add", (rd, rn, src))
+
+    def adds(self, rd, rn, src):
+        self._emit(self._addsub("adds", 0, 1, rd, rn, src), "adds", (rd, rn, src))
+
+    def sub(self, rd, rn, src):
+        self._emit(self._addsub("sub", 1, 0, rd, rn, src), "sub", (rd, rn, src))
+
+    def subs(self, rd, rn, src):
+        self._emit(self._addsub("subs", 1, 1, rd, rn, src), "subs", (rd, rn, src))
+
+    def cmp(self, rn, src):
+        zr = XZR if _width(rn) == 64 else WZR
+        self._emit(self._addsub("subs", 1, 1, zr, rn, src), "cmp", (rn, src))
+
+    def cmn(self, rn, src):
+        zr = XZR if _width(rn) == 64 else WZR
+        self._emit(self._addsub("adds", 0, 1, zr, rn, src), "cmn", (rn, src))
+
+    def neg(self, rd, src):
+        if isinstance(src, int):
+            raise OperandError("neg takes a register operand")
+        zr = XZR if _width(rd) == 64 else WZR
+        self._emit(self._addsub("sub", 1, 0, rd, zr, src), "neg", (rd, src))
+
+    def negs(self, rd, src):
+        if isinstance(src, int):
+            raise OperandError("negs takes a register operand")
+        zr = XZR if _width(rd) == 64 else WZR
+        self._emit(self._addsub("subs", 1, 1, rd, zr, src), "negs", (rd, src))
+
+    # ------------------------------------------------------------- logical
+    # opc (bits 30:29) and N (bit 21, register form only) per mnemonic
+    _LOGIC = {"and": (0, 0), "bic": (0, 1), "orr": (1, 0), "orn": (1, 1),
+              "eor": (2, 0), "eon": (2, 1), "ands": (3, 0), "bics": (3, 1)}
+
+    def _logical(self, name, rd, rn, src):
+        opc, neg = self._LOGIC[name]
+        bits = _width(rd)
+        sf = (bits == 64) << 31
+        if src.__class__ is int or isinstance(src, (int, BitmaskImm)):
+            value = src.value if src.__class__ is BitmaskImm else src
+            if neg:
+                value = ~value
+            fields = encode_bitmask(value & ((1 << bits) - 1), bits)
+            if fields is None or (bits == 32 and fields >> 12):
+                raise OperandError(f"{name}: {src if isinstance(src, int) else src.value:#x} "
+                                   f"is not a valid {bits}-bit logical immediate")
+            d = _rz(rd, bits, "destination") if opc == 3 else _rs(rd, bits, "destination")
+            return 0x12000000 | sf | (opc << 29) | (fields << 10) \
+                | (_rz(rn, bits, "source") << 5) | d
+        shift = amount = 0
+        if src.__class__ is ShiftedReg:
+            src, shift, amount = src.reg, src.shift, src.amount
+        elif src.__class__ is not Reg:
+            raise OperandError(f"cannot use {src!r} as a logical operand")
+        return 0x0A000000 | sf | (opc << 29) | (shift << 22) | (neg << 21) \
+            | (_rz(src, bits, "second source") << 16) | (amount << 10) \
+            | (_rz(rn, bits, "first source") << 5) | _rz(rd, bits, "destination")
+
+    def and_(self, rd, rn, src):
+        self._emit(self._logical("and", rd, rn, src), "and", (rd, rn, src))
+
+    def ands(self, rd, rn, src):
+        self._emit(self._logical("ands", rd, rn, src), "ands", (rd, rn, src))
+
+    def orr(self, rd, rn, src):
+        self._emit(self._logical("orr", rd, rn, src), "orr", (rd, rn, src))
+
+    def eor(self, rd, rn, src):
+        self._emit(self._logical("eor", rd, rn, src), "eor", (rd, rn, src))
+
+    def bic(self, rd, rn, src):
+        self._emit(self._logical("bic", rd, rn, src), "bic", (rd, rn, src))
+
+    def bics(self, rd, rn, src):
+        self._emit(self._logical("bics", rd, rn, src), "bics", (rd, rn, src))
+
+    def orn(self, rd, rn, src):
+        self._emit(self._logical("orn", rd, rn, src), "orn", (rd, rn, src))
+
+    def eon(self, rd, rn, src):
+        self._emit(self._logical("eon", rd, rn, src), "eon", (rd, rn, src))
+
+    def tst(self, rn, src):
+        zr = XZR if _width(rn) == 64 else WZR
+        self._emit(self._logical("ands", zr, rn, src), "tst", (rn, src))
+
+    def mvn(self, rd, src):
+        zr = XZR if _width(rd) == 64 else WZR
+        self._emit(self._logical("orn", rd, zr, src), "mvn", (rd, src))
+
+    # ----------------------------------------------------------- move wide
+    def _movewide(self, opc, rd, imm, shift):
+        bits = _width(rd)
+        if imm.__class__ is not MoveWide:
+            imm = MoveWide(_int(imm, "move-wide immediate"), shift, bits)
+        elif bits == 32 and imm.shift > 16:
+            raise OperandError(f"move-wide shift {imm.shift} needs a 64-bit register")
+        return ((bits == 64) << 31) | (opc << 29) | 0x12800000 | ((imm.shift >> 4) << 21) \
+            | (imm.imm16 << 5) | _rz(rd, bits, "destination")
+
+    def movz(self, rd, imm, shift=0):
+        self._emit(self._movewide(2, rd, imm, shift), "movz", (rd, imm, shift))
+
+    def movn(self, rd, imm, shift=0):
+        self._emit(self._movewide(0, rd, imm, shift), "movn", (rd, imm, shift))
+
+    def movk(self, rd, imm, shift=0):
+        self._emit(self._movewide(3, rd, imm, shift), "movk", (rd, imm, shift))
+
+    def mov(self, rd, src):
+        """Register move (orr, or add #0 with sp) or any constant (movz/movn/orr/movk)."""
+        bits = _width(rd)
+        if src.__class__ is Reg:
+            if rd.is_sp or src.is_sp:
+                self._emit(self._addsub("add", 0, 0, rd, src, 0), "mov", (rd, src))
+            else:
+                zr = XZR if bits == 64 else WZR
+                self._emit(self._logical("orr", rd, zr, src), "mov", (rd, src))
+            return
+        value = _int(src, "mov source")
+        if not -(1 << (bits - 1)) <= value < (1 << bits):
+            raise OperandError(f"mov: {value:#x} does not fit in {bits} bits")
+        for step in movimm.plan(value, bits):
+            kind = step[0]
+            if kind == "orr":
+                zr = XZR if bits == 64 else WZR
+                self._emit(self._logical("orr", rd, zr, step[1]), "orr", (rd, zr, step[1]))
+            else:
+                opc = {"movn": 0, "movz": 2, "movk": 3}[kind]
+                self._emit(self._movewide(opc, rd, step[1], step[2]), kind, (rd, step[1], step[2]))
+
+    # -------------------------------------------------------------- shifts
+    def _shift(self, name, rd, rn, src):
+        bits = _width(rd)
+        sf = (bits == 64) << 31
+        d, n = _rz(rd, bits, "destination"), _rz(rn, bits, "source")
+        kind = ("lsl", "lsr", "asr", "ror").index(name)
+        if src.__class__ is Reg:  # lslv/lsrv/asrv/rorv
+            return 0x1AC02000 | sf | (_rz(src, bits, "shift register") << 16) \
+                | (kind << 10) | (n << 5) | d
+        amount = _int(src, "shift amount")
+        if not 0 <= amount < bits:
+            raise OperandError(f"{name}: shift {amount} out of range 0..{bits - 1}")
+        nbit = (bits == 64) << 22
+        if kind == 0:    # lsl = ubfm rd, rn, #(-s mod bits), #(bits-1-s)
+            return 0x53000000 | sf | nbit | (((-amount) % bits) << 16) \
+                | ((bits - 1 - amount) << 10) | (n << 5) | d
+        if kind == 3:    # ror = extr rd, rn, rn, #s
+            return 0x13800000 | sf | nbit | (n << 16) | (amount << 10) | (n << 5) | d
+        base = 0x53000000 if kind == 1 else 0x13000000   # ubfm / sbfm
+        return base | sf | nbit | (amount << 16) | ((bits - 1) << 10) | (n << 5) | d
+
+    def lsl(self, rd, rn, src):
+        self._emit(self._shift("lsl", rd, rn, src), "lsl", (rd, rn, src))
+
+    def lsr(self, rd, rn, src):
+        self._emit(self._shift("lsr", rd, rn, src), "lsr", (rd, rn, src))
+
+    def asr(self, rd, rn, src):
+        self._emit(self._shift("asr", rd, rn, src), "asr", (rd, rn, src))
+
+    def ror(self, rd, rn, src):
+        self._emit(self._shift("ror", rd, rn, src), "ror", (rd, rn, src))
+
+    # ------------------------------------------------------ multiply/divide
+    def _three(self, base, rd, rn, rm, ra=None, only64=False):
+        bits = _width(rd)
+        if only64 and bits != 64:
+            raise OperandError("this instruction takes 64-bit registers only")
+        word = base | ((bits == 64) << 31) | (_rz(rm, bits, "second source") << 16) \
+            | (_rz(rn, bits, "first source") << 5) | _rz(rd, bits, "destination")
+        if ra is not None:
+            word |= _rz(ra, bits, "addend") << 10
+        return word
+
+    def madd(self, rd, rn, rm, ra):
+        self._emit(self._three(0x1B000000, rd, rn, rm, ra), "madd", (rd, rn, rm, ra))
+
+    def msub(self, rd, rn, rm, ra):
+        self._emit(self._three(0x1B008000, rd, rn, rm, ra), "msub", (rd, rn, rm, ra))
+
+    def mul(self, rd, rn, rm):
+        self._emit(self._three(0x1B007C00, rd, rn, rm), "mul", (rd, rn, rm))
+
+    def mneg(self, rd, rn, rm):
+        self._emit(self._three(0x1B00FC00, rd, rn, rm), "mneg", (rd, rn, rm))
+
+    def smulh(self, rd, rn, rm):
+        self._emit(self._three(0x1B407C00, rd, rn, rm, only64=True), "smulh", (rd, rn, rm))
+
+    def umulh(self, rd, rn, rm):
+        self._emit(self._three(0x1BC07C00, rd, rn, rm, only64=True), "umulh", (rd, rn, rm))
+
+    def sdiv(self, rd, rn, rm):
+        self._emit(self._three(0x1AC00C00, rd, rn, rm), "sdiv", (rd, rn, rm))
+
+    def udiv(self, rd, rn, rm):
+        self._emit(self._three(0x1AC00800, rd, rn, rm), "udiv", (rd, rn, rm))
+
+    # --------------------------------------------------- conditional select
+    def _csel(self, base, rd, rn, rm, cond):
+        return self._three(base, rd, rn, rm) | (cond_code(cond) << 12)
+
+    def _inv_cond(self, cond, name):
+        code = cond_code(cond)
+        if code >= 14:
+            raise OperandError(f"{name} cannot use condition {COND_NAMES[code]}")
+        return code ^ 1
+
+    def csel(self, rd, rn, rm, cond):
+        self._emit(self._csel(0x1A800000, rd, rn, rm, cond), "csel", (rd, rn, rm, cond))
+
+    def csinc(self, rd, rn, rm, cond):
+        self._emit(self._csel(0x1A800400, rd, rn, rm, cond), "csinc", (rd, rn, rm, cond))
+
+    def csinv(self, rd, rn, rm, cond):
+        self._emit(self._csel(0x5A800000, rd, rn, rm, cond), "csinv", (rd, rn, rm, cond))
+
+    def csneg(self, rd, rn, rm, cond):
+        self._emit(self._csel(0x5A800400, rd, rn, rm, cond), "csneg", (rd, rn, rm, cond))
+
+    def cset(self, rd, cond):
+        zr = XZR if _width(rd) == 64 else WZR
+        inv = self._inv_cond(cond, "cset")
+        self._emit(self._csel(0x1A800400, rd, zr, zr, inv), "cset", (rd, cond))
+
+    def csetm(self, rd, cond):
+        zr = XZR if _width(rd) == 64 else WZR
+        inv = self._inv_cond(cond, "csetm")
+        self._emit(self._csel(0x5A800000, rd, zr, zr, inv), "csetm", (rd, cond))
+
+    def cinc(self, rd, rn, cond):
+        inv = self._inv_cond(cond, "cinc")
+        self._emit(self._csel(0x1A800400, rd, rn, rn, inv), "cinc", (rd, rn, cond))
+
+    def cinv(self, rd, rn, cond):
+        inv = self._inv_cond(cond, "cinv")
+        self._emit(self._csel(0x5A800000, rd, rn, rn, inv), "cinv", (rd, rn, cond))
+
+    def cneg(self, rd, rn, cond):
+        inv = self._inv_cond(cond, "cneg")
+        self._emit(self._csel(0x5A800400, rd, rn, rn, inv), "cneg", (rd, rn, cond))
+
+    # ------------------------------------------------------------ branches
+    def _target(self, target):
+        if target.__class__ is str:
+            return self.get_label(target)
+        if target.__class__ is Label or isinstance(target, int):
+            return target
+        raise OperandError(f"branch target must be a label or an address, not {target!r}")
+
+    def _fixed(self, word, patch, name, ops, target):
+        self._emit(word, name, ops)
+        self.fixup(self._target(target), patch, word)
+
+    def _cond_branch(self, word, bits, name, ops, target):
+        target = self._target(target)
+        if self.relax:
+            self.branch(target, _relaxable(word, bits), name, *ops)
+        else:
+            self._emit(word, name, ops)
+            self.fixup(target, _PATCH_SHORT[bits], word)
+
+    def b(self, target):
+        self._fixed(0x14000000, _patch_b26, "b", (target,), target)
+
+    def bl(self, target):
+        self._fixed(0x94000000, _patch_b26, "bl", (target,), target)
+
+    def b_cond(self, cond, target):
+        code = cond_code(cond)
+        self._cond_branch(0x54000000 | code, 19, "b." + COND_NAMES[code], (target,), target)
+
+    def cbz(self, rt, target):
+        bits = _width(rt)
+        word = 0x34000000 | ((bits == 64) << 31) | _rz(rt, bits, "register")
+        self._cond_branch(word, 19, "cbz", (rt, target), target)
+
+    def cbnz(self, rt, target):
+        bits = _width(rt)
+        word = 0x35000000 | ((bits == 64) << 31) | _rz(rt, bits, "register")
+        self._cond_branch(word, 19, "cbnz", (rt, target), target)
+
+    def _tb(self, base, name, rt, bit, target):
+        bits = _width(rt)
+        if not 0 <= _int(bit, "bit number") < bits:
+            raise OperandError(f"{name}: bit {bit} out of range 0..{bits - 1}")
+        word = base | ((bit >> 5) << 31) | ((bit & 31) << 19) | _rz(rt, bits, "register")
+        self._cond_branch(word, 14, name, (rt, bit, target), target)
+
+    def tbz(self, rt, bit, target):
+        self._tb(0x36000000, "tbz", rt, bit, target)
+
+    def tbnz(self, rt, bit, target):
+        self._tb(0x37000000, "tbnz", rt, bit, target)
+
+    def br(self, rn):
+        self._emit(0xD61F0000 | (_rz(rn, 64, "target register") << 5), "br", (rn,))
+
+    def blr(self, rn):
+        self._emit(0xD63F0000 | (_rz(rn, 64, "target register") << 5), "blr", (rn,))
+
+    def ret(self, rn=None):
+        n = 30 if rn is None else _rz(rn, 64, "return register")
+        self._emit(0xD65F0000 | (n << 5), "ret", () if rn is None else (rn,))
+
+    def adr(self, rd, target):
+        self._fixed(0x10000000 | _rz(rd, 64, "destination"), _patch_adr, "adr",
+                    (rd, target), target)
+
+    def adrp(self, rd, target):
+        self._fixed(0x90000000 | _rz(rd, 64, "destination"), _patch_adrp, "adrp",
+                    (rd, target), target)
+
+    # ---------------------------------------------------------- load/store
+    @staticmethod
+    def _ldst_base(name, rt):
+        """(access size, unsigned-offset word, unscaled/indexed word) for rt."""
+        size, rt_bits, base_uoff, base_u9 = _LDST[name]
+        bits = _width(rt)
+        if rt_bits is not None and bits != rt_bits:
+            raise OperandError(f"{name} needs a {rt_bits}-bit register, not {rt}")
+        if size is None:                       # ldr/str: size from the register
+            size = bits // 8
+            if bits == 64:
+                base_uoff |= 0x40000000
+                base_u9 |= 0x40000000
+        elif rt_bits is None and bits == 32:   # ldrsb/ldrsh into w: opc 11
+            base_uoff |= 0x00400000
+            base_u9 |= 0x00400000
+        t = _rz(rt, bits, "data register")
+        return size, base_uoff | t, base_u9 | t
+
+    def _ldst(self, name, rt, addr):
+        size, base_uoff, base_u9 = self._ldst_base(name, rt)
+        t = rt.num
+        if addr.__class__ is Mem:
+            n = addr.base.num
+            off = addr.offset
+            if addr.mode == OFFSET:
+                if off >= 0 and off % size == 0 and off // size <= 0xFFF:
+                    return base_uoff | ((off // size) << 10) | (n << 5) | t
+                if -256 <= off <= 255:         # LLVM: the ldur/stur alias
+                    return base_u9 | ((off & 0x1FF) << 12) | (n << 5) | t
+                raise OperandError(f"{name}: offset {off} is neither a multiple of {size} "
+                                   f"in 0..{0xFFF * size} nor in -256..255")
+            if not -256 <= off <= 255:
+                raise OperandError(f"{name}: writeback offset {off} out of range -256..255")
+            if n == t and not rt.is_zr:
+                raise OperandError(f"{name}: writeback base {addr.base} is also the data register")
+            return base_u9 | ((off & 0x1FF) << 12) | ((0xC00 if addr.mode == PRE else 0x400)) \
+                | (n << 5) | t
+        if addr.__class__ is RegOffset:
+            option = {"uxtw": 2, "lsl": 3, "sxtw": 6, "sxtx": 7}[addr.extend]
+            scale = size.bit_length() - 1
+            amount = addr.amount
+            if amount is None:
+                s = 0
+            elif amount == scale:
+                s = 1
+            elif amount == 0 and scale != 0:
+                s = 0
+            else:
+                raise OperandError(f"{name}: index shift must be #0 or #{scale}, not #{amount}")
+            return base_u9 | 0x200800 | (addr.index.num << 16) | (option << 13) \
+                | (s << 12) | (addr.base.num << 5) | t
+        raise OperandError(f"{name}: {addr!r} is not a memory operand")
+
+    def _ldur(self, name, rt, addr):
+        size, base_uoff, base_u9 = self._ldst_base(_UNSCALED[name], rt)
+        if addr.__class__ is not Mem or addr.mode != OFFSET:
+            raise OperandError(f"{name} takes [Xn, #offset]")
+        if not -256 <= addr.offset <= 255:
+            raise OperandError(f"{name}: offset {addr.offset} out of range -256..255")
+        return base_u9 | ((addr.offset & 0x1FF) << 12) | (addr.base.num << 5)
+
+    def _literal(self, name, rt, target):
+        bits = _width(rt)
+        if name == "ldrsw":
+            word = 0x98000000
+            if bits != 64:
+                raise OperandError("ldrsw needs a 64-bit register")
+        elif name == "ldr":
+            word = 0x58000000 if bits == 64 else 0x18000000
+        else:
+            raise OperandError(f"{name} has no literal (pc-relative) form")
+        self._fixed(word | _rz(rt, bits, "data register"), _patch_b19, name, (rt, target), target)
+
+    def _load_store(self, name, rt, addr):
+        if addr.__class__ is Mem or addr.__class__ is RegOffset:
+            self._emit(self._ldst(name, rt, addr), name, (rt, addr))
+        else:
+            self._literal(name, rt, addr)
+
+    def ldr(self, rt, addr):
+        self._load_store("ldr", rt, addr)
+
+    def str(self, rt, addr):
+        self._load_store("str", rt, addr)
+
+    def ldrb(self, rt, addr):
+        self._load_store("ldrb", rt, addr)
+
+    def strb(self, rt, addr):
+        self._load_store("strb", rt, addr)
+
+    def ldrh(self, rt, addr):
+        self._load_store("ldrh", rt, addr)
+
+    def strh(self, rt, addr):
+        self._load_store("strh", rt, addr)
+
+    def ldrsb(self, rt, addr):
+        self._load_store("ldrsb", rt, addr)
+
+    def ldrsh(self, rt, addr):
+        self._load_store("ldrsh", rt, addr)
+
+    def ldrsw(self, rt, addr):
+        self._load_store("ldrsw", rt, addr)
+
+    def ldur(self, rt, addr):
+        self._emit(self._ldur("ldur", rt, addr), "ldur", (rt, addr))
+
+    def stur(self, rt, addr):
+        self._emit(self._ldur("stur", rt, addr), "stur", (rt, addr))
+
+    def ldurb(self, rt, addr):
+        self._emit(self._ldur("ldurb", rt, addr), "ldurb", (rt, addr))
+
+    def sturb(self, rt, addr):
+        self._emit(self._ldur("sturb", rt, addr), "sturb", (rt, addr))
+
+    def ldurh(self, rt, addr):
+        self._emit(self._ldur("ldurh", rt, addr), "ldurh", (rt, addr))
+
+    def sturh(self, rt, addr):
+        self._emit(self._ldur("sturh", rt, addr), "sturh", (rt, addr))
+
+    def ldursb(self, rt, addr):
+        self._emit(self._ldur("ldursb", rt, addr), "ldursb", (rt, addr))
+
+    def ldursh(self, rt, addr):
+        self._emit(self._ldur("ldursh", rt, addr), "ldursh", (rt, addr))
+
+    def ldursw(self, rt, addr):
+        self._emit(self._ldur("ldursw", rt, addr), "ldursw", (rt, addr))
+
+    def _pair(self, load, rt, rt2, addr):
+        name = "ldp" if load else "stp"
+        bits = _width(rt)
+        t, t2 = _rz(rt, bits, "first register"), _rz(rt2, bits, "second register")
+        if addr.__class__ is not Mem:
+            raise OperandError(f"{name} takes [Xn, #off], [Xn, #off]! or [Xn], #off")
+        size = bits // 8
+        off = addr.offset
+        if off % size or not -64 <= off // size <= 63:
+            raise OperandError(f"{name}: offset {off} is not a multiple of {size} "
+                               f"in {-64 * size}..{63 * size}")
+        if load and t == t2:
+            raise OperandError(f"{name}: both destinations are {rt}")
+        n = addr.base.num
+        if addr.mode != OFFSET and not addr.base.is_sp and n in (t, t2) and not (
+                (n == t and rt.is_zr) or (n == t2 and rt2.is_zr)):
+            raise OperandError(f"{name}: writeback base {addr.base} is also a data register")
+        idx = {OFFSET: 2, POST: 1, PRE: 3}[addr.mode]
+        return ((bits == 64) << 31) | 0x28000000 | (idx << 23) | (load << 22) \
+            | (((off // size) & 0x7F) << 15) | (t2 << 10) | (n << 5) | t
+
+    def ldp(self, rt, rt2, addr):
+        self._emit(self._pair(1, rt, rt2, addr), "ldp", (rt, rt2, addr))
+
+    def stp(self, rt, rt2, addr):
+        self._emit(self._pair(0, rt, rt2, addr), "stp", (rt, rt2, addr))
+
+    # ------------------------------------------------------------- system
+    def nop(self):
+        self._emit(NOP, "nop", ())
+
+    def brk(self, imm=0):
+        if not 0 <= _int(imm, "brk immediate") <= 0xFFFF:
+            raise OperandError(f"brk immediate {imm:#x} does not fit in 16 bits")
+        self._emit(0xD4200000 | (imm << 5), "brk", (imm,))
+
+    def _barrier(self, base, name, option):
+        if isinstance(option, str):
+            try:
+                option = BARRIER_OPTIONS[option.lower()]
+            except KeyError:
+                raise OperandError(f"{name}: unknown option {option!r}") from None
+        if not 0 <= option <= 15:
+            raise OperandError(f"{name}: option {option} out of range 0..15")
+        self._emit(base | (option << 8), name, (option,))
+
+    def dmb(self, option="sy"):
+        self._barrier(0xD50330BF, "dmb", option)
+
+    def dsb(self, option="sy"):
+        self._barrier(0xD503309F, "dsb", option)
+
+    def isb(self, option="sy"):
+        self._barrier(0xD50330DF, "isb", option)
+
+    def _sys(self, kind, op, rt):
+        try:
+            fields = CACHE_OPS[kind][op.lower()]
+        except KeyError:
+            raise OperandError(f"unknown {kind} operation {op!r}") from None
+        t = 31 if rt is None else _rz(rt, 64, "address register")
+        self._emit(0xD5080000 | (fields << 5) | t, kind, (op,) + ((rt,) if rt else ()))
+
+    def dc(self, op, rt):
+        self._sys("dc", op, rt)
+
+    def ic(self, op, rt=None):
+        self._sys("ic", op, rt)
+
+    def dc_cvau(self, rt):
+        self._sys("dc", "cvau", rt)
+
+    def ic_ivau(self, rt):
+        self._sys("ic", "ivau", rt)
+
+
+def _cond_method(name, code):
+    def method(self, target):
+        self._cond_branch(0x54000000 | code, 19, "b." + name, (target,), target)
+    method.__name__ = "b_" + name
+    method.__doc__ = f"b.{name} target"
+    return method
+
+
+for _code, _cname in enumerate(COND_NAMES):
+    setattr(Builder, "b_" + _cname, _cond_method(_cname, _code))
+setattr(Builder, "b_cs", _cond_method("hs", 2))
+setattr(Builder, "b_cc", _cond_method("lo", 3))
