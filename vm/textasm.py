@@ -1,0 +1,482 @@
+"""The text assembler: `.asm` text -> Program (spec section 5).
+
+One pass over the lines, in linear time: instructions are encoded as they
+are read, jumps to labels are patched at each `.end`, calls by name once the
+whole file is read.  Every error names `file:line:col`.
+
+Extensions to the spec's syntax (documented in vm/README.md), all used by
+the disassembler so that its text assembles back to the same bytes:
+  - `"..."` quoted function names, for names that are not asm names;
+  - `CALL N` with a function index;
+  - `.byte B ...` raw bytes inside a function;
+  - `.source "NAME"` the source name recorded in the LINE section;
+  - `.line N | off | auto` the source line recorded for what follows.
+"""
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass, field
+
+from .errors import AsmError
+from .opcodes import BY_NAME, DEFAULT_MEMORY_CELLS, MAX_MEMORY_CELLS, Op
+from .program import Function, Program
+
+NAME_RE = re.compile(r'[A-Za-z_.$][A-Za-z0-9_.$]*\Z')
+_INT_RE = re.compile(r'([+-]?)(?:0[xX]([0-9a-fA-F]+)|0[bB]([01]+)|([0-9]+))\Z')
+# Tokens of a line without quotes, and of any line (quotes, comments).
+_PLAIN_TOKEN = re.compile(r'[^\s:]+|:')
+_TOKEN = re.compile(r'''\s*(?:("(?:[^"\\]|\\.)*"?)|('(?:[^'\\]|\\.)*'?)|[;#].*|(:)|([^\s;#'":]+))''')
+_CHAR_ESCAPES = {'n': '\n', 't': '\t', 'r': '\r', '0': '\0', '\\': '\\', "'": "'"}
+_STRING_ESCAPES = {'n': '\n', 't': '\t', 'r': '\r', '0': '\0', '\\': '\\', '"': '"'}
+
+I64_LO, U64_HI = -(1 << 63), (1 << 64) - 1
+U16_HI, U32_HI = (1 << 16) - 1, (1 << 32) - 1
+MAX_FUNCTIONS = 1 << 16
+
+
+def quote(text: str, limit: int = 60) -> str:
+    """A token as shown in an error message."""
+    return repr(text if len(text) <= limit else text[:limit] + '...')
+
+
+def wrap_i64(value: int) -> int:
+    """Values at or above 2^63 wrap to their two's-complement meaning."""
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def parse_int(tok: str) -> int | None:
+    """A number literal (decimal, 0x, 0b, signed, or 'c'), else None."""
+    m = _INT_RE.match(tok)
+    if m:
+        sign, hexd, bind, dec = m.groups()
+        value = int(hexd, 16) if hexd else int(bind, 2) if bind else int(dec)
+        return -value if sign == '-' else value
+    if tok[:1] == "'":
+        return parse_char(tok)
+    return None
+
+
+def parse_char(tok: str) -> int | None:
+    """`'c'` or an escape like `'\\n'`; None when malformed."""
+    body = tok[1:-1] if len(tok) >= 2 and tok[-1] == "'" else None
+    if body is None or not body:
+        return None
+    if body[0] == '\\':
+        ch = _CHAR_ESCAPES.get(body[1:]) if len(body) == 2 else None
+        return ord(ch) if ch is not None else None
+    return ord(body) if len(body) == 1 else None
+
+
+def parse_string(tok: str) -> str | None:
+    """A double-quoted string with \\\\ \\" \\n \\t \\r \\0 \\xHH \\uHHHH
+    \\UHHHHHHHH escapes; None when malformed."""
+    if len(tok) < 2 or tok[0] != '"' or tok[-1] != '"':
+        return None
+    body, out, i = tok[1:-1], [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == '"':
+            return None
+        if ch != '\\':
+            out.append(ch)
+            i += 1
+            continue
+        esc = body[i + 1:i + 2]
+        if esc in _STRING_ESCAPES:
+            out.append(_STRING_ESCAPES[esc])
+            i += 2
+            continue
+        width = {'x': 2, 'u': 4, 'U': 8}.get(esc)
+        digits = body[i + 2:i + 2 + width] if width else ''
+        if not width or len(digits) != width or not re.fullmatch(r'[0-9a-fA-F]+', digits):
+            return None
+        code = int(digits, 16)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            return None
+        out.append(chr(code))
+        i += 2 + width
+    return ''.join(out)
+
+
+def words(line: str) -> list[str]:
+    """The tokens of one line without their columns: the fast path."""
+    if '"' in line or "'" in line:
+        return [tok for tok, _ in tokenize(line)]
+    cut = line.find(';')
+    if cut >= 0:
+        line = line[:cut]
+    cut = line.find('#')
+    if cut >= 0:
+        line = line[:cut]
+    return _PLAIN_TOKEN.findall(line)
+
+
+def tokenize(line: str) -> list[tuple[str, int]]:
+    """(token, 1-based column) pairs of one line, comments dropped.
+    A quoted token is kept whole, quotes included; an unterminated one
+    is kept as is and rejected by whoever parses it."""
+    if '"' not in line and "'" not in line:
+        cut = len(line)
+        for ch in ';#':
+            at = line.find(ch)
+            if at >= 0 and at < cut:
+                cut = at
+        return [(m.group(), m.start() + 1) for m in _PLAIN_TOKEN.finditer(line, 0, cut)]
+    tokens, pos, n = [], 0, len(line)
+    while pos < n:
+        m = _TOKEN.match(line, pos)
+        if m is None or m.lastindex is None:
+            break                       # only blanks or a comment remain
+        tokens.append((m.group(m.lastindex), m.start(m.lastindex) + 1))
+        pos = m.end()
+    return tokens
+
+
+@dataclass
+class _Func:
+    """A function being assembled."""
+    name: str
+    nargs: int
+    nlocals: int
+    where: tuple                                  # (line, token index) of its start
+    code: bytearray = field(default_factory=bytearray)
+    lines: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+    fixups: list = field(default_factory=list)   # (imm pos, instr offset, label, where)
+
+
+class _Assembler:
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.text_lines: list[str] = []
+        self.functions: list[_Func] = []
+        self.by_name: dict[str, int] = {}
+        self.current: _Func | None = None
+        self.implicit: _Func | None = None      # main of a file without .func
+        self.implicit_what = 'instruction'
+        self.seen_func = False
+        self.consts: dict[str, int] = {}
+        self.memory: int | None = None
+        self.data: list = []                   # (addr, values, where)
+        self.entry: tuple | None = None        # (name, where)
+        self.source: str | None = None
+        self.line_mode: int | str = 'auto'     # 'auto', 'off' or a fixed line
+        self.calls: list = []                  # (func, imm pos, name|index, where)
+        self.lineno = 0
+        self.toks: list[str] = []
+
+    # -- errors -------------------------------------------------------------
+    def column(self, line: int, index: int) -> int:
+        """1-based column of token `index` of a line (past the end: after
+        the last token)."""
+        toks = tokenize(self.text_lines[line - 1]) if 0 < line <= len(self.text_lines) else []
+        if index < len(toks):
+            return toks[index][1]
+        return toks[-1][1] + len(toks[-1][0]) if toks else 1
+
+    def error(self, problem: str, index: int = 0, where: tuple | None = None) -> AsmError:
+        line, index = where or (self.lineno, index)
+        return AsmError(problem, self.filename, line, self.column(line, index))
+
+    # -- the pass over the text ---------------------------------------------
+    def run(self, text: str) -> Program:
+        if text.startswith('\ufeff'):
+            text = text[1:]
+        self.text_lines = text.split('\n')
+        statement = self.statement
+        for lineno, raw in enumerate(self.text_lines, 1):
+            toks = words(raw)
+            if toks:
+                self.lineno = lineno
+                self.toks = toks
+                statement(toks)
+        self.lineno = len(self.text_lines)
+        return self.finish()
+
+    def statement(self, toks: list[str]) -> None:
+        i, n = 0, len(toks)
+        while i + 1 < n and toks[i + 1] == ':':
+            self.define_label(toks[i], i)
+            i += 2
+        if i == n:
+            return
+        head = toks[i]
+        op = BY_NAME.get(head) or BY_NAME.get(head.upper())
+        if op is not None:
+            self.instruction(op, i)
+        elif head[0] == '.':
+            self.directive(head.lower(), i)
+        elif head == ':':
+            raise self.error("unexpected ':'", i)
+        elif head[0] in '"\'' or not NAME_RE.match(head):
+            raise self.error(f'expected a mnemonic, got {quote(head)}', i)
+        else:
+            raise self.error(f'unknown mnemonic {quote(head)}', i)
+
+    # -- functions ------------------------------------------------------------
+    def what(self, index: int) -> str:
+        is_label = index + 1 < len(self.toks) and self.toks[index + 1] == ':'
+        return 'label' if is_label else 'instruction'
+
+    def body(self, index: int) -> _Func:
+        """The function an instruction or label at toks[index] belongs to."""
+        if self.current is not None:
+            return self.current
+        if self.seen_func:
+            raise self.error(f'{self.what(index)} outside .func', index)
+        if self.implicit is None:
+            self.implicit = _Func('main', 0, 0, (self.lineno, index))
+            self.implicit_what = self.what(index)
+        return self.implicit
+
+    def define_label(self, name: str, index: int) -> None:
+        func = self.body(index)
+        if not NAME_RE.match(name):
+            raise self.error(f'bad label name {quote(name)}', index)
+        if name in func.labels:
+            raise self.error(f'duplicate label {quote(name)}', index)
+        func.labels[name] = len(func.code)
+
+    def record_line(self, func: _Func) -> None:
+        mode = self.line_mode
+        if mode == 'auto':
+            func.lines[len(func.code)] = self.lineno
+        elif mode != 'off':
+            func.lines[len(func.code)] = mode
+
+    def open_function(self, index: int) -> None:
+        toks = self.toks
+        if self.current is not None:
+            raise self.error(f'.func inside function {quote(self.current.name)} (missing .end)', index)
+        if self.implicit is not None:
+            raise self.error(f'{self.implicit_what} outside .func', where=self.implicit.where)
+        if index + 1 >= len(toks):
+            raise self.error('missing function name after .func', index + 1)
+        name = self.function_name(index + 1)
+        if name in self.by_name:
+            raise self.error(f'duplicate function {quote(name)}', index + 1)
+        if len(self.functions) >= MAX_FUNCTIONS:
+            raise self.error(f'too many functions (at most {MAX_FUNCTIONS})', index)
+        if len(toks) > index + 4:
+            raise self.error('too many operands for .func (NAME [NARGS [NLOCALS]])', index + 4)
+        counts = [self.number(j, 0, U16_HI, consts=False) for j in range(index + 2, len(toks))]
+        counts += [0] * (2 - len(counts))
+        self.seen_func = True
+        self.current = _Func(name, counts[0], counts[1], (self.lineno, index))
+
+    def close_function(self, func: _Func) -> None:
+        code = func.code
+        for pos, origin, label, where in func.fixups:
+            target = func.labels.get(label)
+            if target is None:
+                raise self.error(f'undefined label {quote(label)}', where=where)
+            struct.pack_into('<i', code, pos, target - origin)
+        self.by_name[func.name] = len(self.functions)
+        self.functions.append(func)
+
+    def function_name(self, index: int) -> str:
+        tok = self.toks[index]
+        if tok[0] == '"':
+            name = parse_string(tok)
+            if name is None:
+                raise self.error(f'bad string {quote(tok)}', index)
+            if '\0' in name:
+                raise self.error('a function name may not contain NUL', index)
+            return name
+        if not NAME_RE.match(tok):
+            raise self.error(f'bad function name {quote(tok)}', index)
+        return tok
+
+    # -- operands -------------------------------------------------------------
+    def number(self, index: int, lo: int, hi: int, consts: bool = True) -> int:
+        """toks[index] as a number (or an earlier .const) in lo..hi."""
+        tok = self.toks[index]
+        if tok.isdigit() and tok.isascii():
+            value = int(tok)
+        else:
+            value = parse_int(tok)
+        if value is None:
+            if consts and NAME_RE.match(tok):
+                value = self.consts.get(tok)
+                if value is None:
+                    raise self.error(f'undefined constant {quote(tok)}', index)
+            elif tok[0] == "'":
+                raise self.error(f'bad character literal {quote(tok)}', index)
+            else:
+                raise self.error(f'expected a number, got {quote(tok)}', index)
+        if not lo <= value <= hi:
+            raise self.error(f'number out of range: {value} (expected {lo}..{hi})', index)
+        return value
+
+    def operands(self, index: int, want: int, what: str) -> None:
+        """Exactly `want` operands follow toks[index]."""
+        have = len(self.toks) - index - 1
+        if have < want:
+            raise self.error(f'missing operand for {what}', len(self.toks))
+        if have > want:
+            raise self.error(f'too many operands for {what}', index + 1 + want)
+
+    # -- instructions ---------------------------------------------------------
+    def instruction(self, op: Op, index: int) -> None:
+        func = self.current or self.body(index)
+        imm = op.imm
+        if len(self.toks) != index + (2 if imm else 1):
+            self.operands(index, 1 if imm else 0, op.mnemonic)
+        code = func.code
+        origin = len(code)
+        mode = self.line_mode
+        if mode == 'auto':
+            func.lines[origin] = self.lineno
+        elif mode != 'off':
+            func.lines[origin] = mode
+        code.append(op.code)
+        if imm is None:
+            return
+        kind = imm.name
+        at = index + 1
+        if kind == 'i64':
+            code += imm.pack(wrap_i64(self.number(at, I64_LO, U64_HI)))
+        elif kind == 'addr':
+            code += imm.pack(self.number(at, 0, U32_HI))
+        elif kind == 'local':
+            code += imm.pack(self.number(at, 0, U16_HI, consts=False))
+        elif kind == 'rel':
+            tok = self.toks[at]
+            value = parse_int(tok)
+            if value is None:
+                if not NAME_RE.match(tok):
+                    raise self.error(f'expected a label or an offset, got {quote(tok)}', at)
+                func.fixups.append((len(code), origin, tok, (self.lineno, at)))
+                value = 0
+            elif not imm.lo <= value <= imm.hi:
+                raise self.error(f'number out of range: {value} (expected {imm.lo}..{imm.hi})', at)
+            code += imm.pack(value)
+        else:   # a function, by name or by index
+            tok = self.toks[at]
+            if tok[0] == '"' or NAME_RE.match(tok):
+                target: int | str = self.function_name(at)
+            else:
+                target = self.number(at, 0, U16_HI, consts=False)
+            self.calls.append((func, len(code), target, (self.lineno, at)))
+            code += imm.pack(0)
+
+    # -- directives -----------------------------------------------------------
+    def directive(self, name: str, index: int) -> None:
+        handler = _DIRECTIVES.get(name)
+        if handler is None:
+            raise self.error(f'unknown directive {quote(self.toks[index])}', index)
+        handler(self, index)
+
+    def d_func(self, index: int) -> None:
+        self.open_function(index)
+
+    def d_end(self, index: int) -> None:
+        self.operands(index, 0, '.end')
+        if self.current is None:
+            raise self.error('.end without .func', index)
+        self.close_function(self.current)
+        self.current = None
+
+    def d_memory(self, index: int) -> None:
+        self.operands(index, 1, '.memory')
+        if self.memory is not None:
+            raise self.error('duplicate .memory', index)
+        self.memory = self.number(index + 1, 1, MAX_MEMORY_CELLS)
+
+    def d_const(self, index: int) -> None:
+        self.operands(index, 2, '.const')
+        name = self.toks[index + 1]
+        if not NAME_RE.match(name):
+            raise self.error(f'bad constant name {quote(name)}', index + 1)
+        if name in self.consts:
+            raise self.error(f'duplicate constant {quote(name)}', index + 1)
+        self.consts[name] = self.number(index + 2, I64_LO, U64_HI)
+
+    def d_data(self, index: int) -> None:
+        if len(self.toks) < index + 2:
+            raise self.error('missing operand for .data', index + 1)
+        addr = self.number(index + 1, 0, U32_HI)
+        values = [wrap_i64(self.number(j, I64_LO, U64_HI)) for j in range(index + 2, len(self.toks))]
+        self.data.append((addr, values, (self.lineno, index + 1)))
+
+    def d_entry(self, index: int) -> None:
+        self.operands(index, 1, '.entry')
+        if self.entry is not None:
+            raise self.error('duplicate .entry', index)
+        self.entry = (self.function_name(index + 1), (self.lineno, index + 1))
+
+    def d_source(self, index: int) -> None:
+        self.operands(index, 1, '.source')
+        if self.source is not None:
+            raise self.error('duplicate .source', index)
+        tok = self.toks[index + 1]
+        text = parse_string(tok) if tok[0] == '"' else tok
+        if text is None or '\0' in text:
+            raise self.error(f'bad string {quote(tok)}', index + 1)
+        self.source = text
+
+    def d_line(self, index: int) -> None:
+        self.operands(index, 1, '.line')
+        word = self.toks[index + 1].lower()
+        if word in ('off', 'auto'):
+            self.line_mode = word
+        else:
+            self.line_mode = self.number(index + 1, 0, U32_HI, consts=False)
+
+    def d_byte(self, index: int) -> None:
+        func = self.body(index)
+        if len(self.toks) < index + 2:
+            raise self.error('missing operand for .byte', index + 1)
+        values = [self.number(j, 0, 255) for j in range(index + 1, len(self.toks))]
+        self.record_line(func)
+        func.code += bytes(values)
+
+    # -- the end of the file ------------------------------------------------
+    def finish(self) -> Program:
+        if self.current is not None:
+            f = self.current
+            raise self.error(f'missing .end for function {quote(f.name)}', where=f.where)
+        if not self.seen_func:
+            self.close_function(self.implicit or _Func('main', 0, 0, (1, 0)))
+        for func, pos, target, where in self.calls:
+            if isinstance(target, str):
+                index = self.by_name.get(target)
+                if index is None:
+                    raise self.error(f'unknown function {quote(target)}', where=where)
+            else:
+                index = target
+            struct.pack_into('<H', func.code, pos, index)
+        memory = self.memory if self.memory is not None else DEFAULT_MEMORY_CELLS
+        for addr, values, where in self.data:
+            if addr >= memory or addr + len(values) > memory:
+                last = addr + max(len(values), 1) - 1
+                raise self.error(f'data outside memory: cells {addr}..{last} of {memory}', where=where)
+        entry = self.entry_index()
+        functions = [Function(f.name, f.nargs, f.nlocals, bytes(f.code), f.lines) for f in self.functions]
+        return Program(functions, entry, memory, [(a, v) for a, v, _ in self.data],
+                       self.source if self.source is not None else self.filename)
+
+    def entry_index(self) -> int:
+        if self.entry is not None:
+            name, where = self.entry
+            index = self.by_name.get(name)
+            if index is None:
+                raise self.error(f'unknown entry function {quote(name)}', where=where)
+            return index
+        index = self.by_name.get('main')
+        if index is None:
+            raise AsmError("no function 'main' (name the entry function with .entry)", self.filename)
+        return index
+
+
+_DIRECTIVES = {
+    '.func': _Assembler.d_func, '.end': _Assembler.d_end, '.memory': _Assembler.d_memory,
+    '.const': _Assembler.d_const, '.data': _Assembler.d_data, '.entry': _Assembler.d_entry,
+    '.source': _Assembler.d_source, '.line': _Assembler.d_line, '.byte': _Assembler.d_byte,
+}
+
+
+def assemble(text: str, filename: str = '<input>') -> Program:
+    """Assemble `.asm` text; raises AsmError naming file:line:col."""
+    return _Assembler(filename).run(text)
