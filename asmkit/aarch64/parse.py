@@ -1,0 +1,201 @@
+"""AArch64 text -> Builder calls, in the syntax Capstone prints.
+
+A thin parser: it turns each operand into a register, integer, shifted or
+extended register, memory operand, condition/option name or label name and
+calls the Builder method of the same name.  All encoding decisions stay in
+the Builder.  Accepted variants: any letter case, ``#`` optional before
+immediates, decimal or hex (``0x``), ``//`` comments, ``name:`` labels,
+several ``;``-free lines.
+"""
+
+import re
+
+from ..buffer import AsmError
+from .encode import Builder
+from .operands import (
+    COND, EXTENDS, SHIFTS, ExtendedReg, Imm12, Mem, OperandError, RegOffset,
+    ShiftedReg, OFFSET, POST, PRE,
+)
+from .regs import Reg, by_name
+
+__all__ = ["assemble", "parse_into", "ParseError"]
+
+
+class ParseError(AsmError):
+    """Text that is not a supported AArch64 instruction."""
+
+
+_LABEL = re.compile(r"^\s*([A-Za-z_.$][\w.$]*)\s*:")
+_MODIFIER = re.compile(r"^(lsl|lsr|asr|ror|uxtb|uxth|uxtw|uxtx|sxtb|sxth|sxtw|sxtx)"
+                       r"(?:\s+#?\s*(.+))?$")
+_IDENT = re.compile(r"^[A-Za-z_.$][\w.$]*$")
+
+# mnemonic -> builder method, where the two differ
+_RENAME = {"and": "and_", ".inst": "word", ".word": "word"}
+_NO_OPERANDS_DEFAULT = {"isb": ("sy",)}
+
+
+class _Modifier:
+    """A trailing ``lsl #n`` / ``sxtw #n`` operand, attached to the one before."""
+
+    __slots__ = ("kind", "amount")
+
+    def __init__(self, kind, amount):
+        self.kind, self.amount = kind, amount
+
+
+def _int(text):
+    t = text.strip().lstrip("#").strip().lower().replace(" ", "")
+    try:
+        return int(t, 0)
+    except ValueError:
+        try:
+            return int(t, 10)
+        except ValueError:
+            raise ParseError(f"bad number {text!r}") from None
+
+
+def _split(text):
+    """Split operands at top-level commas (not inside [...])."""
+    out, depth, cur = [], 0, []
+    for ch in text:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    last = "".join(cur).strip()
+    if last or out:
+        out.append(last)
+    return out
+
+
+def _reg(text):
+    return by_name.get(text.strip().lower())
+
+
+def _memory(text):
+    """``[base]``, ``[base, #off]``, ``[base, #off]!``, ``[base, Rm{, ext #n}]``."""
+    text = text.strip()
+    writeback = text.endswith("!")
+    if writeback:
+        text = text[:-1].rstrip()
+    if not (text.startswith("[") and text.endswith("]")):
+        raise ParseError(f"bad memory operand {text!r}")
+    parts = [p.strip() for p in text[1:-1].split(",")]
+    base = _reg(parts[0])
+    if base is None:
+        raise ParseError(f"bad base register {parts[0]!r}")
+    if len(parts) == 1:
+        return Mem(base, 0, PRE if writeback else OFFSET)
+    index = _reg(parts[1])
+    if index is None:
+        if len(parts) != 2:
+            raise ParseError(f"bad memory operand {text!r}")
+        return Mem(base, _int(parts[1]), PRE if writeback else OFFSET)
+    if writeback:
+        raise ParseError("a register offset cannot write back")
+    if len(parts) == 2:
+        return RegOffset(base, index)
+    m = _MODIFIER.match(parts[2].lower())
+    if len(parts) != 3 or not m:
+        raise ParseError(f"bad index extend {parts[2]!r}")
+    amount = None if m.group(2) is None else _int(m.group(2))
+    return RegOffset(base, index, m.group(1), amount)
+
+
+def _operand(text):
+    low = text.lower()
+    if low.startswith("["):
+        return _memory(text)
+    reg = by_name.get(low)
+    if reg is not None:
+        return reg
+    m = _MODIFIER.match(low)
+    if m:
+        return _Modifier(m.group(1), None if m.group(2) is None else _int(m.group(2)))
+    if low.startswith("#") or low[:1].isdigit() or low[:1] in "-+":
+        return _int(low)
+    if _IDENT.match(text):
+        return text   # condition, option or label name
+    raise ParseError(f"bad operand {text!r}")
+
+
+def _attach(mnemonic, ops):
+    """Fold trailing modifiers and post-index offsets into their operands."""
+    out = []
+    for op in ops:
+        if op.__class__ is _Modifier:
+            if not out:
+                raise ParseError(f"{op.kind} with nothing to modify")
+            prev = out.pop()
+            if prev.__class__ is Reg:
+                amount = op.amount or 0
+                if op.kind in SHIFTS:
+                    out.append(ShiftedReg(prev, op.kind, amount))
+                else:
+                    out.append(ExtendedReg(prev, op.kind, amount))
+            elif isinstance(prev, int) and op.kind == "lsl":
+                if mnemonic in ("movz", "movn", "movk"):
+                    out += [prev, op.amount or 0]
+                else:
+                    out.append(Imm12(prev, op.amount or 0))
+            else:
+                raise ParseError(f"cannot apply {op.kind} to {prev!r}")
+        elif isinstance(op, int) and out and out[-1].__class__ is Mem \
+                and out[-1].mode == OFFSET and out[-1].offset == 0:
+            out[-1] = Mem(out[-1].base, op, POST)
+        else:
+            out.append(op)
+    return out
+
+
+def parse_line(builder, line):
+    """Assemble one line (label and/or instruction) into ``builder``."""
+    line = line.split("//", 1)[0].strip()
+    while True:
+        m = _LABEL.match(line)
+        if not m:
+            break
+        builder.bind(m.group(1))
+        line = line[m.end():].strip()
+    if not line:
+        return
+    parts = line.split(None, 1)
+    mnemonic = parts[0].lower()
+    ops = _attach(mnemonic, [_operand(t) for t in _split(parts[1])] if len(parts) > 1 else [])
+    if mnemonic.startswith("b.") and mnemonic[2:] in COND:
+        builder.b_cond(mnemonic[2:], *ops)
+        return
+    name = _RENAME.get(mnemonic, mnemonic)
+    method = getattr(Builder, name, None) if not name.startswith("_") else None
+    if method is None or name in ("finish", "listing", "label", "bind", "here",
+                                  "fixup", "branch", "align", "data", "db",
+                                  "get_label", "max_size"):
+        raise ParseError(f"unsupported instruction {mnemonic!r}")
+    if not ops and mnemonic in _NO_OPERANDS_DEFAULT:
+        ops = list(_NO_OPERANDS_DEFAULT[mnemonic])
+    try:
+        method(builder, *ops)
+    except TypeError:
+        raise ParseError(f"{mnemonic}: wrong number or kind of operands") from None
+
+
+def parse_into(builder, text):
+    """Assemble every line of ``text`` into ``builder``; errors name the line."""
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            parse_line(builder, line)
+        except (OperandError, AsmError) as exc:
+            raise ParseError(f"line {number}: {line.strip()}: {exc}") from None
+    return builder
+
+
+def assemble(text, address=0):
+    """The bytes of ``text`` placed at ``address``."""
+    builder = parse_into(Builder(relax=True), text)
+    return builder.finish(address)
