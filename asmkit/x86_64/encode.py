@@ -1,0 +1,661 @@
+"""The x86-64 Builder: one method per instruction form, bytes as LLVM picks them.
+
+Operands are registers (``asmkit.x86_64.regs``), memory operands (``Mem``)
+and Python ints.  Every method checks its operands and raises ``AsmError``
+naming the instruction and the operand that cannot be encoded; nothing is
+truncated.  Where x86 offers several encodings the one LLVM's assembler
+emits is chosen: imm8 forms when the value fits, the short ``al/eax/rax``
+forms for imm32 ALU/test, ``d1`` for shifts by one, ``90+r`` for ``xchg``
+with the accumulator, ``mov r32, imm`` as ``b8+r``, ``mov r64, imm`` as
+``c7`` when the value sign-extends from 32 bits and ``movabs`` otherwise.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ..buffer import AsmError, BranchForms, CodeBuffer, Label
+from .operands import SIZE_NAMES, Mem, fits_i32
+from .regs import RIP, Reg
+
+__all__ = ["Builder", "CONDITIONS", "CC_NAMES", "NOP_FILL"]
+
+_I32 = struct.Struct("<i").pack
+_I64 = struct.Struct("<q").pack
+_U16 = struct.Struct("<H").pack
+
+# Condition codes: canonical (Capstone's) names first, then aliases.
+CC_NAMES = ["o", "no", "b", "ae", "e", "ne", "be", "a",
+            "s", "ns", "p", "np", "l", "ge", "le", "g"]
+CONDITIONS = {n: i for i, n in enumerate(CC_NAMES)}
+CONDITIONS.update({"c": 2, "nae": 2, "nb": 3, "nc": 3, "z": 4, "nz": 5,
+                   "na": 6, "nbe": 7, "pe": 10, "po": 11, "nge": 12,
+                   "nl": 13, "ng": 14, "nle": 15})
+
+NOP_FILL = b"\x90"
+
+
+def _bad(name, pos, op, why):
+    return AsmError(f"{name}: operand {pos} ({_show(op)}) {why}")
+
+
+def _show(op):
+    if isinstance(op, int) and not isinstance(op, bool):
+        return f"{op:#x}" if op >= 0 else f"-{-op:#x}"
+    return str(op)
+
+
+def _imm(name, pos, v, size):
+    """The signed value of immediate ``v`` for a ``size``-bit operation whose
+    imm field sign-extends from 32 bits (or is 8 bits for byte operations).
+    Accepts the signed and the unsigned spelling of the same bit pattern."""
+    if v.__class__ is not int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _bad(name, pos, v, "is not an immediate")
+    if size == 64:
+        if -0x80000000 <= v <= 0x7FFFFFFF:
+            return v
+        if 0xFFFFFFFF80000000 <= v <= 0xFFFFFFFFFFFFFFFF:
+            return v - (1 << 64)
+        raise _bad(name, pos, v, "does not fit a sign-extended 32-bit immediate")
+    if size == 32:
+        if -0x80000000 <= v <= 0xFFFFFFFF:
+            return v - (1 << 32) if v > 0x7FFFFFFF else v
+        raise _bad(name, pos, v, "does not fit a 32-bit immediate")
+    if size == 8:
+        if -0x80 <= v <= 0xFF:
+            return v - 256 if v > 0x7F else v
+        raise _bad(name, pos, v, "does not fit an 8-bit immediate")
+    raise _bad(name, pos, v, f"has no {size}-bit immediate form")
+
+
+def _jcc_forms(cc):
+    op8, op32 = 0x70 | cc, bytes((0x0F, 0x80 | cc))
+
+    def short(pc, target):
+        d = target - pc - 2
+        return bytes((op8, d & 0xFF)) if -128 <= d <= 127 else None
+
+    def long(pc, target):
+        d = target - pc - 6
+        return op32 + _I32(d) if fits_i32(d) else None
+
+    return BranchForms(2, 6, short, long)
+
+
+def _jmp_short(pc, target):
+    d = target - pc - 2
+    return bytes((0xEB, d & 0xFF)) if -128 <= d <= 127 else None
+
+
+def _jmp_long(pc, target):
+    d = target - pc - 5
+    return b"\xe9" + _I32(d) if fits_i32(d) else None
+
+
+_JCC = [_jcc_forms(cc) for cc in range(16)]
+_JMP = BranchForms(2, 5, _jmp_short, _jmp_long)
+
+
+def _patch_rel32(code, start, pc, target, length):
+    """call rel32: the displacement is the last four bytes."""
+    d = target - pc - length
+    if not fits_i32(d):
+        return False
+    code[start + length - 4:start + length] = _I32(d)
+
+
+def _patch_rip(code, start, pc, target, arg):
+    """[rip + label]: disp32 relative to the end of the instruction."""
+    off, length, extra = arg
+    d = target + extra - pc - length
+    if not fits_i32(d):
+        return False
+    code[start + off:start + off + 4] = _I32(d)
+
+
+def format_insn(name, ops) -> str:
+    """Listing text for one instruction, in Capstone's Intel syntax."""
+    size = None
+    if name != "lea" and not name.startswith(("movzx", "movsx")):
+        for op in ops:
+            if op.__class__ is Reg:
+                size = op.size
+                break
+    parts = []
+    for op in ops:
+        if op.__class__ is Mem and op.size is None and size and name != "lea":
+            parts.append(f"{SIZE_NAMES[size]} ptr {op.address_text()}")
+        else:
+            parts.append(_show(op))
+    return name + (" " + ", ".join(parts) if parts else "")
+
+
+class Builder(CodeBuffer):
+    """Emit x86-64 instructions by method call; ``finish()`` gives the bytes.
+
+    ``relax=False`` keeps every jmp/jcc to a label in its rel32 form.
+    """
+
+    def __init__(self, relax: bool = True):
+        super().__init__(format_insn, relax)
+
+    def _align_fill(self, fill):
+        return NOP_FILL if fill is None else fill
+
+    # --------------------------------------------------------------- core
+    def _modrm(self, opc, w, r, rm, imm=b"", name=None):
+        """Emit [REX] opc ModRM [SIB] [disp] imm; ``r`` is a Reg or a /digit."""
+        code = self._code
+        if r.__class__ is int:
+            regbits, rex, force = r << 3, w, False
+        else:
+            regbits, rex, force = r.reg_bits, w | r.rex_r, r.force_rex
+        if rm.__class__ is Reg:
+            rex |= rm.rex_b
+            if rex or force or rm.force_rex:
+                code.append(0x40 | rex)
+            code += opc
+            code.append(0xC0 | regbits | rm.low)
+            if imm:
+                code += imm
+            return
+        xb, modrm, tail, dfix = rm.encoding()
+        rex |= xb
+        start = self._recs[-1][0]
+        if rex or force:
+            code.append(0x40 | rex)
+        code += opc
+        code.append(modrm | regbits)
+        at = len(code)
+        code += tail
+        if imm:
+            code += imm
+        if rm.label is not None:
+            self.fixup(rm.label, _patch_rip, (at + dfix - start, len(code) - start, rm.disp))
+
+    def _note(self, name, *ops):
+        self._recs.append((len(self._code), len(self._var), name) + ops)
+
+    @staticmethod
+    def _mem_size(name, pos, m, size):
+        if m.size is not None and m.size != size:
+            raise _bad(name, pos, m, f"is {m.size}-bit, the instruction is {size}-bit")
+
+    @staticmethod
+    def _sized(name, pos, op, sizes):
+        """The operand size of a Reg or sized Mem in ``sizes``."""
+        size = op.size
+        if size is None:
+            raise _bad(name, pos, op, "needs a size (byte/dword/qword ptr)")
+        if size not in sizes:
+            raise _bad(name, pos, op, f"is {size}-bit; "
+                       f"{name} takes {'/'.join(map(str, sizes))}-bit operands")
+        return size
+
+    def _check_reg(self, name, pos, op, sizes):
+        if op.__class__ is not Reg or op is RIP:
+            raise _bad(name, pos, op, "must be a general register")
+        if op.size not in sizes:
+            raise _bad(name, pos, op, f"is {op.size}-bit; "
+                       f"{name} takes {'/'.join(map(str, sizes))}-bit registers")
+
+    def _rm_operand(self, name, pos, op, sizes):
+        if op.__class__ is Reg:
+            self._check_reg(name, pos, op, sizes)
+            return op.size
+        if op.__class__ is Mem:
+            return self._sized(name, pos, op, sizes)
+        raise _bad(name, pos, op, "must be a register or memory operand")
+
+    # ---------------------------------------------------- two-operand ALU
+    def _alu(self, k, name, dst, src):
+        if dst.__class__ is Reg:
+            size = dst.size
+            if src.__class__ is Reg:
+                if src.size != size or size == 16 or dst is RIP or src is RIP:
+                    self._check_reg(name, 1, dst, (8, 32, 64))
+                    raise _bad(name, 2, src, f"must be a {size}-bit register")
+                self._recs.append((len(self._code), len(self._var), name, dst, src))
+                self._modrm(_ALU_MR[size == 8][k], dst.w, src, dst)
+                return
+            self._check_reg(name, 1, dst, (8, 32, 64))
+            if src.__class__ is Mem:
+                self._mem_size(name, 2, src, size)
+                self._note(name, dst, src)
+                self._modrm(_ALU_RM[size == 8][k], dst.w, dst, src)
+                return
+            v = _imm(name, 2, src, size)
+            self._note(name, dst, src)
+            if size == 8:
+                if dst.num == 0:
+                    self._code += bytes((k << 3 | 4, v & 0xFF))
+                else:
+                    self._modrm(b"\x80", 0, k, dst, bytes((v & 0xFF,)))
+            elif -128 <= v <= 127:
+                self._modrm(b"\x83", dst.w, k, dst, bytes((v & 0xFF,)))
+            elif dst.num == 0:
+                if dst.w:
+                    self._code.append(0x48)
+                self._code.append(k << 3 | 5)
+                self._code += _I32(v)
+            else:
+                self._modrm(b"\x81", dst.w, k, dst, _I32(v))
+            return
+        if dst.__class__ is not Mem:
+            raise _bad(name, 1, dst, "must be a register or memory operand")
+        if src.__class__ is Reg:
+            self._check_reg(name, 2, src, (8, 32, 64))
+            self._mem_size(name, 1, dst, src.size)
+            self._note(name, dst, src)
+            self._modrm(_ALU_MR[src.size == 8][k], src.w, src, dst)
+            return
+        size = self._sized(name, 1, dst, (8, 32, 64))
+        v = _imm(name, 2, src, size)
+        self._note(name, dst, src)
+        if size == 8:
+            self._modrm(b"\x80", 0, k, dst, bytes((v & 0xFF,)))
+        elif -128 <= v <= 127:
+            self._modrm(b"\x83", 8 if size == 64 else 0, k, dst, bytes((v & 0xFF,)))
+        else:
+            self._modrm(b"\x81", 8 if size == 64 else 0, k, dst, _I32(v))
+
+    def add(self, dst, src): self._alu(0, "add", dst, src)
+    def or_(self, dst, src): self._alu(1, "or", dst, src)
+    def adc(self, dst, src): self._alu(2, "adc", dst, src)
+    def sbb(self, dst, src): self._alu(3, "sbb", dst, src)
+    def and_(self, dst, src): self._alu(4, "and", dst, src)
+    def sub(self, dst, src): self._alu(5, "sub", dst, src)
+    def xor(self, dst, src): self._alu(6, "xor", dst, src)
+    def cmp(self, dst, src): self._alu(7, "cmp", dst, src)
+
+    # ----------------------------------------------------------------- mov
+    def mov(self, dst, src):
+        """mov r/m, r | r, r/m | r, imm (imm64 as movabs) | m, imm32."""
+        if dst.__class__ is Reg and src.__class__ is Reg:
+            size = dst.size
+            if src.size != size or size == 16 or dst is RIP or src is RIP:
+                self._check_reg("mov", 1, dst, (8, 32, 64))
+                raise _bad("mov", 2, src, f"must be a {size}-bit register")
+            self._recs.append((len(self._code), len(self._var), "mov", dst, src))
+            self._modrm(b"\x88" if size == 8 else b"\x89", dst.w, src, dst)
+            return
+        if dst.__class__ is Reg:
+            self._check_reg("mov", 1, dst, (8, 32, 64))
+            size = dst.size
+            if src.__class__ is Mem:
+                self._mem_size("mov", 2, src, size)
+                self._note("mov", dst, src)
+                self._modrm(b"\x8a" if size == 8 else b"\x8b", dst.w, dst, src)
+                return
+            if not isinstance(src, int) or isinstance(src, bool):
+                raise _bad("mov", 2, src, "must be a register, memory or immediate")
+            if size == 64:
+                if not -(1 << 63) <= src < (1 << 64):
+                    raise _bad("mov", 2, src, "does not fit 64 bits")
+                v = src - (1 << 64) if src >= (1 << 63) else src
+                if fits_i32(v):
+                    self._note("mov", dst, src)
+                    self._modrm(b"\xc7", 8, 0, dst, _I32(v))
+                else:
+                    self._movabs(dst, v)
+                return
+            v = _imm("mov", 2, src, size)
+            self._note("mov", dst, src)
+            code = self._code
+            if dst.rex_b or dst.force_rex:
+                code.append(0x40 | dst.rex_b)
+            if size == 8:
+                code += bytes((0xB0 | dst.low, v & 0xFF))
+            else:
+                code.append(0xB8 | dst.low)
+                code += _I32(v)
+            return
+        if dst.__class__ is not Mem:
+            raise _bad("mov", 1, dst, "must be a register or memory operand")
+        if src.__class__ is Reg:
+            self._check_reg("mov", 2, src, (8, 32, 64))
+            self._mem_size("mov", 1, dst, src.size)
+            self._note("mov", dst, src)
+            self._modrm(b"\x88" if src.size == 8 else b"\x89", src.w, src, dst)
+            return
+        size = self._sized("mov", 1, dst, (8, 32, 64))
+        v = _imm("mov", 2, src, size)
+        self._note("mov", dst, src)
+        if size == 8:
+            self._modrm(b"\xc6", 0, 0, dst, bytes((v & 0xFF,)))
+        else:
+            self._modrm(b"\xc7", 8 if size == 64 else 0, 0, dst, _I32(v))
+
+    def movabs(self, dst, imm):
+        """mov r64, imm64 in its 10-byte form whatever the value."""
+        self._check_reg("movabs", 1, dst, (64,))
+        if not isinstance(imm, int) or not -(1 << 63) <= imm < (1 << 64):
+            raise _bad("movabs", 2, imm, "must be a 64-bit immediate")
+        self._movabs(dst, imm - (1 << 64) if imm >= (1 << 63) else imm)
+
+    def _movabs(self, dst, v):
+        self._note("movabs", dst, v)
+        self._code += bytes((0x48 | dst.rex_b, 0xB8 | dst.low)) + _I64(v)
+
+    def _ext(self, name, opc, dst, src, src_sizes, dst_sizes=(32, 64)):
+        self._check_reg(name, 1, dst, dst_sizes)
+        if src.__class__ is Reg:
+            self._check_reg(name, 2, src, src_sizes)
+        elif src.__class__ is Mem:
+            self._sized(name, 2, src, src_sizes)
+        else:
+            raise _bad(name, 2, src, "must be a register or memory operand")
+        self._note(name, dst, src)
+        self._modrm(opc[src.size], dst.w, dst, src)
+
+    def movzx(self, dst, src):
+        """Zero-extend an 8- or 16-bit register or memory into dst."""
+        self._ext("movzx", _MOVZX, dst, src, (8, 16))
+
+    def movsx(self, dst, src):
+        """Sign-extend an 8- or 16-bit register or memory into dst."""
+        self._ext("movsx", _MOVSX, dst, src, (8, 16))
+
+    def movsxd(self, dst, src):
+        """Sign-extend a 32-bit register or memory into a 64-bit register."""
+        self._ext("movsxd", _MOVSXD, dst, src, (32,), (64,))
+
+    def lea(self, dst, src):
+        self._check_reg("lea", 1, dst, (32, 64))
+        if src.__class__ is not Mem:
+            raise _bad("lea", 2, src, "must be a memory operand")
+        self._note("lea", dst, src)
+        self._modrm(b"\x8d", dst.w, dst, src)
+
+    # ----------------------------------------------------------- test/xchg
+    def test(self, dst, src):
+        if src.__class__ is Mem and dst.__class__ is Reg:
+            dst, src = src, dst        # test r, m is test m, r
+        if src.__class__ is Reg:
+            self._check_reg("test", 2, src, (8, 32, 64))
+            if dst.__class__ is Reg:
+                self._check_reg("test", 1, dst, (src.size,))
+            elif dst.__class__ is Mem:
+                self._mem_size("test", 1, dst, src.size)
+            else:
+                raise _bad("test", 1, dst, "must be a register or memory operand")
+            self._note("test", dst, src)
+            self._modrm(b"\x84" if src.size == 8 else b"\x85", src.w, src, dst)
+            return
+        size = self._rm_operand("test", 1, dst, (8, 32, 64))
+        v = _imm("test", 2, src, size)
+        self._note("test", dst, src)
+        w = 8 if size == 64 else 0
+        imm = bytes((v & 0xFF,)) if size == 8 else _I32(v)
+        if dst.__class__ is Reg and dst.num == 0:
+            if w:
+                self._code.append(0x48)
+            self._code.append(0xA8 if size == 8 else 0xA9)
+            self._code += imm
+        else:
+            self._modrm(b"\xf6" if size == 8 else b"\xf7", w, 0, dst, imm)
+
+    def xchg(self, a, b):
+        if a.__class__ is Mem and b.__class__ is Reg:
+            a, b = b, a
+        self._check_reg("xchg", 1, a, (32, 64))
+        if b.__class__ is Mem:
+            self._mem_size("xchg", 2, b, a.size)
+            self._note("xchg", a, b)
+            self._modrm(b"\x87", a.w, a, b)
+            return
+        self._check_reg("xchg", 2, b, (a.size,))
+        self._note("xchg", a, b)
+        if (a.num == 0 or b.num == 0) and not (a.size == 32 and a.num == b.num):
+            other = b if a.num == 0 else a
+            rex = a.w | other.rex_b
+            if rex:
+                self._code.append(0x40 | rex)
+            self._code.append(0x90 | other.low)
+        else:
+            self._modrm(b"\x87", a.w, b, a)
+
+    # --------------------------------------------------------- multiply etc
+    def imul(self, dst, src=None, imm=None):
+        """imul r/m (rdx:rax), imul r, r/m, or imul r, r/m, imm."""
+        if src is None:
+            self._unary(5, "imul", dst, (32, 64))
+            return
+        self._check_reg("imul", 1, dst, (32, 64))
+        if src.__class__ is Reg:
+            self._check_reg("imul", 2, src, (dst.size,))
+        elif src.__class__ is Mem:
+            self._mem_size("imul", 2, src, dst.size)
+        else:
+            raise _bad("imul", 2, src, "must be a register or memory operand")
+        if imm is None:
+            self._note("imul", dst, src)
+            self._modrm(b"\x0f\xaf", dst.w, dst, src)
+            return
+        v = _imm("imul", 3, imm, dst.size)
+        self._note("imul", dst, src, imm)
+        if -128 <= v <= 127:
+            self._modrm(b"\x6b", dst.w, dst, src, bytes((v & 0xFF,)))
+        else:
+            self._modrm(b"\x69", dst.w, dst, src, _I32(v))
+
+    def _unary(self, digit, name, op, sizes, opc=b"\xf7"):
+        size = self._rm_operand(name, 1, op, sizes)
+        self._note(name, op)
+        self._modrm(opc, 8 if size == 64 else 0, digit, op)
+
+    def not_(self, op): self._unary(2, "not", op, (32, 64))
+    def neg(self, op): self._unary(3, "neg", op, (32, 64))
+    def mul(self, op): self._unary(4, "mul", op, (32, 64))
+    def div(self, op): self._unary(6, "div", op, (32, 64))
+    def idiv(self, op): self._unary(7, "idiv", op, (32, 64))
+    def inc(self, op): self._unary(0, "inc", op, (32, 64), b"\xff")
+    def dec(self, op): self._unary(1, "dec", op, (32, 64), b"\xff")
+
+    def cqo(self):
+        self._note("cqo")
+        self._code += b"\x48\x99"
+
+    def cdq(self):
+        self._note("cdq")
+        self._code.append(0x99)
+
+    def cdqe(self):
+        self._note("cdqe")
+        self._code += b"\x48\x98"
+
+    # -------------------------------------------------------------- shifts
+    def _shift(self, digit, name, dst, count):
+        size = self._rm_operand(name, 1, dst, (32, 64))
+        w = 8 if size == 64 else 0
+        if count.__class__ is Reg:
+            if count.name != "cl":
+                raise _bad(name, 2, count, "must be cl or an immediate")
+            self._note(name, dst, count)
+            self._modrm(b"\xd3", w, digit, dst)
+            return
+        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 255:
+            raise _bad(name, 2, count, "must be cl or an immediate 0..255")
+        self._note(name, dst, count)
+        if count == 1:
+            self._modrm(b"\xd1", w, digit, dst)
+        else:
+            self._modrm(b"\xc1", w, digit, dst, bytes((count,)))
+
+    def rol(self, dst, count): self._shift(0, "rol", dst, count)
+    def ror(self, dst, count): self._shift(1, "ror", dst, count)
+    def shl(self, dst, count): self._shift(4, "shl", dst, count)
+    def shr(self, dst, count): self._shift(5, "shr", dst, count)
+    def sar(self, dst, count): self._shift(7, "sar", dst, count)
+    sal = shl
+
+    # ---------------------------------------------------- setcc and cmovcc
+    def set(self, cond, dst):
+        """setCC r/m8 for condition name ``cond`` (e, ne, l, ...)."""
+        cc = _cond(cond)
+        name = "set" + CC_NAMES[cc]
+        if dst.__class__ is Reg:
+            self._check_reg(name, 1, dst, (8,))
+        elif dst.__class__ is Mem:
+            self._mem_size(name, 1, dst, 8)
+        else:
+            raise _bad(name, 1, dst, "must be an 8-bit register or byte memory")
+        self._note(name, dst)
+        self._modrm(_SETCC[cc], 0, 0, dst)
+
+    def cmov(self, cond, dst, src):
+        """cmovCC r, r/m for condition name ``cond``."""
+        cc = _cond(cond)
+        name = "cmov" + CC_NAMES[cc]
+        self._check_reg(name, 1, dst, (32, 64))
+        if src.__class__ is Reg:
+            self._check_reg(name, 2, src, (dst.size,))
+        elif src.__class__ is Mem:
+            self._mem_size(name, 2, src, dst.size)
+        else:
+            raise _bad(name, 2, src, "must be a register or memory operand")
+        self._note(name, dst, src)
+        self._modrm(_CMOV[cc], dst.w, dst, src)
+
+    # ------------------------------------------------------------ branches
+    def _target(self, name, target):
+        if target.__class__ is Label:
+            if target.owner is not self:
+                raise _bad(name, 1, target, "is a label of another builder")
+            return
+        if not isinstance(target, int) or isinstance(target, bool) or target < 0:
+            raise _bad(name, 1, target, "must be a label or an absolute address")
+
+    def j(self, cond, target):
+        """jCC to a label or absolute address (rel8 when it fits)."""
+        cc = _cond(cond)
+        name = "j" + CC_NAMES[cc]
+        self._target(name, target)
+        self.branch(target, _JCC[cc], name, target)
+
+    def jmp(self, target):
+        """jmp label/address (rel8 or rel32), or jmp r64 / qword ptr [m]."""
+        if target.__class__ is Reg or target.__class__ is Mem:
+            self._indirect(4, "jmp", target)
+            return
+        self._target("jmp", target)
+        self.branch(target, _JMP, "jmp", target)
+
+    def call(self, target):
+        """call label/address (rel32), or call r64 / qword ptr [m]."""
+        if target.__class__ is Reg or target.__class__ is Mem:
+            self._indirect(2, "call", target)
+            return
+        self._target("call", target)
+        self._note("call", target)
+        self._code += b"\xe8\x00\x00\x00\x00"
+        self.fixup(target, _patch_rel32, 5)
+
+    def _indirect(self, digit, name, target):
+        if target.__class__ is Reg:
+            self._check_reg(name, 1, target, (64,))
+        else:
+            self._mem_size(name, 1, target, 64)
+        self._note(name, target)
+        self._modrm(b"\xff", 0, digit, target)
+
+    def ret(self, pop: int | None = None):
+        if pop is None:
+            self._note("ret")
+            self._code.append(0xC3)
+            return
+        if not isinstance(pop, int) or not 0 <= pop <= 0xFFFF:
+            raise _bad("ret", 1, pop, "must be an immediate 0..0xffff")
+        self._note("ret", pop)
+        self._code += b"\xc2" + _U16(pop)
+
+    # ---------------------------------------------------------- push / pop
+    def push(self, src):
+        if src.__class__ is Reg:
+            self._check_reg("push", 1, src, (64,))
+            self._note("push", src)
+            if src.rex_b:
+                self._code.append(0x41)
+            self._code.append(0x50 | src.low)
+        elif src.__class__ is Mem:
+            self._mem_size("push", 1, src, 64)
+            self._note("push", src)
+            self._modrm(b"\xff", 0, 6, src)
+        else:
+            v = _imm("push", 1, src, 64)
+            self._note("push", src)
+            if -128 <= v <= 127:
+                self._code += bytes((0x6A, v & 0xFF))
+            else:
+                self._code += b"\x68" + _I32(v)
+
+    def pop(self, dst):
+        if dst.__class__ is Reg:
+            self._check_reg("pop", 1, dst, (64,))
+            self._note("pop", dst)
+            if dst.rex_b:
+                self._code.append(0x41)
+            self._code.append(0x58 | dst.low)
+        elif dst.__class__ is Mem:
+            self._mem_size("pop", 1, dst, 64)
+            self._note("pop", dst)
+            self._modrm(b"\x8f", 0, 0, dst)
+        else:
+            raise _bad("pop", 1, dst, "must be a 64-bit register or memory")
+
+    # --------------------------------------------------------------- misc
+    def nop(self):
+        self._note("nop")
+        self._code.append(0x90)
+
+    def int3(self):
+        self._note("int3")
+        self._code.append(0xCC)
+
+    def ud2(self):
+        self._note("ud2")
+        self._code += b"\x0f\x0b"
+
+
+def _cond(cond):
+    cc = CONDITIONS.get(cond) if isinstance(cond, str) else None
+    if cc is None:
+        if isinstance(cond, int) and 0 <= cond < 16:
+            return cond
+        raise AsmError(f"unknown condition {cond!r}")
+    return cc
+
+
+_ALU_MR = {False: [bytes((k << 3 | 1,)) for k in range(8)],
+           True: [bytes((k << 3,)) for k in range(8)]}
+_ALU_RM = {False: [bytes((k << 3 | 3,)) for k in range(8)],
+           True: [bytes((k << 3 | 2,)) for k in range(8)]}
+_MOVZX = {8: b"\x0f\xb6", 16: b"\x0f\xb7"}
+_MOVSX = {8: b"\x0f\xbe", 16: b"\x0f\xbf"}
+_MOVSXD = {32: b"\x63"}
+_SETCC = [bytes((0x0F, 0x90 | cc)) for cc in range(16)]
+_CMOV = [bytes((0x0F, 0x40 | cc)) for cc in range(16)]
+
+
+def _install_condition_methods():
+    """je/jne/..., sete/..., cmove/... for every name and alias."""
+    for cname, cc in CONDITIONS.items():
+        def j(self, target, _cc=cc):
+            name = "j" + CC_NAMES[_cc]
+            self._target(name, target)
+            self.branch(target, _JCC[_cc], name, target)
+
+        def setcc(self, dst, _cc=cc):
+            self.set(_cc, dst)
+
+        def cmovcc(self, dst, src, _cc=cc):
+            self.cmov(_cc, dst, src)
+
+        for prefix, fn in (("j", j), ("set", setcc), ("cmov", cmovcc)):
+            fn.__name__ = prefix + cname
+            fn.__doc__ = f"{prefix}{cname}: see {prefix if prefix != 'set' else 'set'}()"
+            setattr(Builder, prefix + cname, fn)
+
+
+_install_condition_methods()

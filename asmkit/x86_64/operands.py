@@ -1,0 +1,207 @@
+"""x86-64 memory operands and immediate ranges.
+
+``Mem`` is ``[base + index*scale + disp]`` (or ``[rip + disp]``, or
+``[rip + label]``) with an optional access size.  Its ModRM/SIB/displacement
+bytes are computed once, on first use, and reused by every instruction that
+takes it.  Build one directly (``Mem(rdi, disp=16, size=64)``), with the
+helpers (``qword(rdi, 16)``, ``mem(base, index, scale, disp)``) or with the
+bracket sugar ``qword[rdi + rcx*8 + 16]``.
+"""
+
+from __future__ import annotations
+
+from ..buffer import AsmError, Label
+from .regs import RIP, Reg
+
+__all__ = ["Mem", "mem", "byte", "word", "dword", "qword", "ptr", "SIZE_NAMES",
+           "fits_i8", "fits_i32", "INT32_MIN", "INT32_MAX"]
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+SIZE_NAMES = {8: "byte", 16: "word", 32: "dword", 64: "qword"}
+_SCALE_BITS = {1: 0, 2: 0x40, 4: 0x80, 8: 0xC0}
+
+
+def fits_i8(v: int) -> bool:
+    return -128 <= v <= 127
+
+
+def fits_i32(v: int) -> bool:
+    return INT32_MIN <= v <= INT32_MAX
+
+
+class Mem:
+    """A memory operand.  ``size`` is in bits (8/16/32/64) or None when an
+    instruction's register operand decides it."""
+
+    __slots__ = ("base", "index", "scale", "disp", "size", "label", "_enc")
+
+    def __init__(self, base: Reg | None = None, index: Reg | None = None,
+                 scale: int = 1, disp: int = 0, size: int | None = None,
+                 label: Label | None = None):
+        self.base = base
+        self.index = index
+        self.scale = scale
+        self.disp = disp
+        self.size = size
+        self.label = label
+        self._enc = None
+
+    # -- sugar: rax + 8, rax + rcx*4, (rax + rcx*4) + 8, rip + label
+    @classmethod
+    def of(cls, reg: Reg) -> "Mem":
+        return cls(reg, None, 1, 0)
+
+    def _copy(self, **kw) -> "Mem":
+        m = Mem(self.base, self.index, self.scale, self.disp, self.size, self.label)
+        for k, v in kw.items():
+            setattr(m, k, v)
+        return m
+
+    def __add__(self, other):
+        if isinstance(other, int):
+            return self._copy(disp=self.disp + other)
+        if isinstance(other, Reg):
+            if self.index is None and self.base is not None:
+                return self._copy(index=other, scale=1)
+            if self.base is None:
+                return self._copy(base=other)
+        if isinstance(other, Mem) and other.base is None and other.label is None:
+            if self.index is None:
+                return self._copy(index=other.index, scale=other.scale,
+                                  disp=self.disp + other.disp)
+        if isinstance(other, Label) and self.base is RIP and self.label is None:
+            return self._copy(label=other)
+        raise AsmError(f"cannot add {other!r} to memory operand {self}")
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        if isinstance(other, int):
+            return self._copy(disp=self.disp - other)
+        raise AsmError(f"cannot subtract {other!r} from memory operand {self}")
+
+    # -- encoding
+    def encoding(self):
+        """(rex X|B bits, ModRM without reg field, SIB+disp bytes, disp offset
+        within those bytes for a rip+label fixup, else -1)."""
+        enc = self._enc
+        if enc is None:
+            enc = self._enc = _encode_mem(self)
+        return enc
+
+    def with_size(self, size: int) -> "Mem":
+        return self._copy(size=size)
+
+    def __eq__(self, other):
+        return (isinstance(other, Mem) and self.base is other.base and
+                self.index is other.index and self.scale == other.scale and
+                self.disp == other.disp and self.size == other.size and
+                self.label is other.label)
+
+    def __hash__(self):
+        return hash((self.base, self.index, self.scale, self.disp, self.size))
+
+    def address_text(self) -> str:
+        parts = []
+        if self.base is not None:
+            parts.append(self.base.name)
+        if self.index is not None:
+            parts.append(f"{self.index.name}*{self.scale}")
+        text = " + ".join(parts)
+        if self.label is not None:
+            text += f" + {self.label.name}"
+        d = self.disp
+        if not parts:
+            text = f"{d:#x}" if d >= 0 else f"-{-d:#x}"
+        elif d > 0:
+            text += f" + {d:#x}"
+        elif d < 0:
+            text += f" - {-d:#x}"
+        return f"[{text}]"
+
+    def __str__(self) -> str:
+        if self.size is None:
+            return self.address_text()
+        return f"{SIZE_NAMES[self.size]} ptr {self.address_text()}"
+
+    __repr__ = __str__
+
+
+def _encode_mem(m: Mem):
+    base, index, scale, disp = m.base, m.index, m.scale, m.disp
+    if scale not in _SCALE_BITS:
+        raise AsmError(f"memory operand {m}: scale {scale} is not 1, 2, 4 or 8")
+    if not fits_i32(disp):
+        raise AsmError(f"memory operand {m}: displacement {disp:#x} does not "
+                       f"fit a signed 32-bit field")
+    for r, what in ((base, "base"), (index, "index")):
+        if r is not None and (r.size != 64 or (r is RIP and what == "index")):
+            raise AsmError(f"memory operand {m}: {r.name} cannot be a {what} "
+                           f"register (64-bit general registers only)")
+    if index is not None and index.num == 4:
+        # [x + rsp] means [rsp + x]; rsp itself cannot be an index.
+        if scale == 1 and base is not None and base is not RIP and base.num != 4:
+            base, index = index, base
+        else:
+            raise AsmError(f"memory operand {m}: rsp cannot be an index register")
+    d32 = (disp & 0xFFFFFFFF).to_bytes(4, "little")
+    if base is RIP:
+        if index is not None:
+            raise AsmError(f"memory operand {m}: rip-relative takes no index")
+        return 0, 0x05, d32, 0
+    if m.label is not None:
+        raise AsmError(f"memory operand {m}: a label needs rip as base")
+    if base is None:
+        # No base: SIB with base=101 and mod=00 means disp32 only.
+        idx = index.low << 3 if index is not None else 0x20
+        rex = index.rex_x if index is not None else 0
+        return rex, 0x04, bytes((_SCALE_BITS[scale] | idx | 5,)) + d32, -1
+    rex = base.rex_b
+    if disp == 0 and base.low != 5:       # rbp/r13 need a displacement
+        mod, tail = 0x00, b""
+    elif fits_i8(disp):
+        mod, tail = 0x40, bytes((disp & 0xFF,))
+    else:
+        mod, tail = 0x80, d32
+    if index is None and base.low != 4:   # rsp/r12 need a SIB byte
+        return rex, mod | base.low, tail, -1
+    idx = 0x20 if index is None else index.low << 3
+    if index is not None:
+        rex |= index.rex_x
+    sib = _SCALE_BITS[scale] | idx | base.low
+    return rex, mod | 4, bytes((sib,)) + tail, -1
+
+
+class _Sized:
+    """``qword[rax + 8]`` or ``qword(rax, 8)`` builds a sized Mem."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def __getitem__(self, addr) -> Mem:
+        return _as_mem(addr, self.size)
+
+    def __call__(self, base=None, disp=0, index=None, scale=1, label=None) -> Mem:
+        return Mem(base, index, scale, disp, self.size, label)
+
+    def __repr__(self):
+        return SIZE_NAMES.get(self.size, "ptr")
+
+
+def _as_mem(addr, size) -> Mem:
+    if isinstance(addr, Mem):
+        return addr._copy(size=size)
+    if isinstance(addr, Reg):
+        return Mem(addr, None, 1, 0, size)
+    if isinstance(addr, int):
+        return Mem(None, None, 1, addr, size)
+    raise AsmError(f"not a memory address: {addr!r}")
+
+
+byte, word, dword, qword = _Sized(8), _Sized(16), _Sized(32), _Sized(64)
+ptr = _Sized(None)
+
+
+def mem(base=None, index=None, scale=1, disp=0, size=None, label=None) -> Mem:
+    return Mem(base, index, scale, disp, size, label)
