@@ -130,6 +130,8 @@ class Mem:
 
 def _encode_mem(m: Mem):
     base, index, scale, disp = m.base, m.index, m.scale, m.disp
+    if 0xFFFFFFFF80000000 <= disp <= 0xFFFFFFFFFFFFFFFF:
+        disp -= 1 << 64       # the 64-bit spelling Capstone prints for [-x]
     if scale not in _SCALE_BITS:
         raise AsmError(f"memory operand {m}: scale {scale} is not 1, 2, 4 or 8")
     if not fits_i32(disp):
