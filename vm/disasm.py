@@ -1,0 +1,132 @@
+"""The disassembler: Program -> `.asm` text that assembles back to the same
+`.bc` bytes (spec section 5), even for a program the verifier rejects.
+
+What the bytes hold and plain text cannot say is written with the
+assembler's extensions: `.source` and `.line` for the LINE section, quoted
+names for function names that are not asm names, `CALL N` for a function
+index that names no function, a relative number for a jump that does not
+land on an instruction, and `.byte` for bytes that do not decode.
+"""
+from __future__ import annotations
+
+from .opcodes import BY_CODE, Instr
+from .program import Function, Program
+from .textasm import NAME_RE
+
+_ESCAPES = {'\\': '\\\\', '"': '\\"', '\n': '\\n', '\t': '\\t', '\r': '\\r'}
+COMMENT_COLUMN = 40
+
+
+def string_literal(text: str) -> str:
+    """A double-quoted string the text assembler reads back as text."""
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f'\\x{ord(ch):02x}')
+        elif ord(ch) < 0x10000:
+            out.append(f'\\u{ord(ch):04x}')
+        else:
+            out.append(f'\\U{ord(ch):08x}')
+    return '"' + ''.join(out) + '"'
+
+
+def name_token(name: str) -> str:
+    """A function name as written in `.func`, `.entry` and `CALL`."""
+    return name if NAME_RE.match(name) else string_literal(name)
+
+
+def items(code: bytes) -> list[Instr | tuple[int, int]]:
+    """Instructions in order; a byte that starts no valid instruction is an
+    (offset, byte) pair, and so is every byte of a truncated tail."""
+    out: list[Instr | tuple[int, int]] = []
+    pos, n = 0, len(code)
+    while pos < n:
+        op = BY_CODE.get(code[pos])
+        if op is None:
+            out.append((pos, code[pos]))
+            pos += 1
+        elif pos + op.size > n:
+            out.extend((at, code[at]) for at in range(pos, n))
+            pos = n
+        else:
+            out.append(Instr(pos, op, op.imm.unpack(code, pos + 1) if op.imm else None))
+            pos += op.size
+    return out
+
+
+def _offset(item) -> int:
+    return item.offset if isinstance(item, Instr) else item[0]
+
+
+class _Writer:
+    def __init__(self, program: Program):
+        self.program = program
+        self.out: list[str] = []
+        self.line_mode: int | str = 'auto'
+
+    def emit(self, text: str, offset: int | None = None) -> None:
+        if offset is not None:
+            text = f'{text:<{COMMENT_COLUMN - 1}} ; {offset}'
+        self.out.append(text)
+
+    def header(self) -> None:
+        p = self.program
+        self.emit('; jitvm disassembly')
+        self.emit(f'.memory {p.memory_cells}')
+        if 0 <= p.entry < len(p.functions):
+            self.emit(f'.entry {name_token(p.functions[p.entry].name)}')
+        if any(f.lines for f in p.functions):
+            self.emit(f'.source {string_literal(p.source_name)}')
+        for addr, values in p.data:
+            self.emit(' '.join(['.data', str(addr), *map(str, values)]))
+
+    def function(self, func: Function) -> None:
+        self.emit('')
+        self.emit(f'.func {name_token(func.name)} {func.nargs} {func.nlocals}')
+        listing = items(func.code)
+        starts = {_offset(item) for item in listing}
+        labels = {item.target for item in listing
+                  if isinstance(item, Instr) and item.op.imm and item.op.imm.name == 'rel'
+                  and item.target in starts}
+        for item in listing:
+            offset = _offset(item)
+            if offset in labels:
+                self.emit(f'L{offset}:')
+            self.set_line(func.lines.get(offset, 'off'))
+            self.emit('        ' + self.render(item, labels), offset)
+        self.emit('.end')
+
+    def set_line(self, wanted: int | str) -> None:
+        if wanted != self.line_mode:
+            self.emit(f'.line {wanted}')
+            self.line_mode = wanted
+
+    def render(self, item, labels: set[int]) -> str:
+        if not isinstance(item, Instr):
+            return f'.byte 0x{item[1]:02x}'
+        op, arg = item.op, item.arg
+        if op.imm is None:
+            return op.mnemonic
+        kind = op.imm.name
+        if kind == 'rel':
+            operand = f'L{item.target}' if item.target in labels else f'{arg:+d}'
+        elif kind == 'func':
+            funcs = self.program.functions
+            operand = name_token(funcs[arg].name) if arg < len(funcs) else str(arg)
+        else:
+            operand = str(arg)
+        return f'{op.mnemonic:<7}{operand}'
+
+
+def disassemble(program: Program) -> str:
+    """Text that `vm.textasm.assemble` turns back into the same program
+    (and so, through `write_bc`, into the same bytes)."""
+    writer = _Writer(program)
+    writer.header()
+    for func in program.functions:
+        writer.function(func)
+    return '\n'.join(writer.out) + '\n'
