@@ -365,6 +365,10 @@ class Builder(CodeBuffer):
         value = _int(src, "mov source")
         if not -(1 << (bits - 1)) <= value < (1 << bits):
             raise OperandError(f"mov: {value:#x} does not fit in {bits} bits")
+        if rd.is_sp:   # only orr can write sp: a single bitmask immediate
+            self._emit(self._logical("orr", rd, XZR if bits == 64 else WZR, value),
+                       "mov", (rd, src))
+            return
         for step in movimm.plan(value, bits):
             kind = step[0]
             if kind == "orr":

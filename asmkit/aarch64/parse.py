@@ -148,7 +148,8 @@ def _attach(mnemonic, ops):
                 raise ParseError(f"cannot apply {op.kind} to {prev!r}")
         elif isinstance(op, int) and out and out[-1].__class__ is Mem \
                 and out[-1].mode == OFFSET and out[-1].offset == 0:
-            out[-1] = Mem(out[-1].base, op, POST)
+            # Capstone prints a negative post-index offset as 64-bit unsigned
+            out[-1] = Mem(out[-1].base, op - (1 << 64) if op >= 1 << 63 else op, POST)
         else:
             out.append(op)
     return out
