@@ -40,7 +40,10 @@ class _Names:
 
     def add(self, name: str) -> int:
         if name not in self.offsets:
-            raw = name.encode('utf-8', errors='strict')
+            try:
+                raw = name.encode('utf-8')
+            except UnicodeEncodeError:
+                raise BCFormatError(f'cannot write the name {name!r}: not encodable as UTF-8') from None
             if b'\0' in raw:
                 raise BCFormatError(f'cannot write the name {name!r}: it contains NUL')
             self.offsets[name] = len(self.blob)

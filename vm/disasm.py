@@ -39,14 +39,16 @@ def name_token(name: str) -> str:
     return name if NAME_RE.match(name) else string_literal(name)
 
 
-def items(code: bytes) -> list[Instr | tuple[int, int]]:
+def items(code: bytes, starts: frozenset[int] | set[int] = frozenset()) -> list[Instr | tuple[int, int]]:
     """Instructions in order; a byte that starts no valid instruction is an
-    (offset, byte) pair, and so is every byte of a truncated tail."""
+    (offset, byte) pair, and so is every byte of a truncated tail.  An
+    instruction that would straddle one of `starts` (an offset that must
+    begin an item, e.g. because a LINE record names it) is given as bytes."""
     out: list[Instr | tuple[int, int]] = []
     pos, n = 0, len(code)
     while pos < n:
         op = BY_CODE.get(code[pos])
-        if op is None:
+        if op is None or (starts and any(at in starts for at in range(pos + 1, pos + op.size))):
             out.append((pos, code[pos]))
             pos += 1
         elif pos + op.size > n:
@@ -87,7 +89,7 @@ class _Writer:
     def function(self, func: Function) -> None:
         self.emit('')
         self.emit(f'.func {name_token(func.name)} {func.nargs} {func.nlocals}')
-        listing = items(func.code)
+        listing = items(func.code, set(func.lines))
         starts = {_offset(item) for item in listing}
         labels = {item.target for item in listing
                   if isinstance(item, Instr) and item.op.imm and item.op.imm.name == 'rel'

@@ -50,7 +50,11 @@ def parse_int(tok: str) -> int | None:
     m = _INT_RE.match(tok)
     if m:
         sign, hexd, bind, dec = m.groups()
-        value = int(hexd, 16) if hexd else int(bind, 2) if bind else int(dec)
+        digits = (hexd or bind or dec).lstrip('0')
+        if len(digits) > 80:                # beyond any range; int() would refuse it
+            value = 1 << 300
+        else:
+            value = int(hexd, 16) if hexd else int(bind, 2) if bind else int(dec)
         return -value if sign == '-' else value
     if tok[:1] == "'":
         return parse_char(tok)
@@ -292,7 +296,7 @@ class _Assembler:
     def number(self, index: int, lo: int, hi: int, consts: bool = True) -> int:
         """toks[index] as a number (or an earlier .const) in lo..hi."""
         tok = self.toks[index]
-        if tok.isdigit() and tok.isascii():
+        if len(tok) < 19 and tok.isdigit() and tok.isascii():
             value = int(tok)
         else:
             value = parse_int(tok)
@@ -306,7 +310,10 @@ class _Assembler:
             else:
                 raise self.error(f'expected a number, got {quote(tok)}', index)
         if not lo <= value <= hi:
-            raise self.error(f'number out of range: {value} (expected {lo}..{hi})', index)
+            shown = tok if len(tok) <= 40 else tok[:40] + '...'
+            if shown != str(value):
+                shown += f' = {value}' if abs(value) < 1 << 256 else ''
+            raise self.error(f'number out of range: {shown} (expected {lo}..{hi})', index)
         return value
 
     def operands(self, index: int, want: int, what: str) -> None:
@@ -350,7 +357,7 @@ class _Assembler:
                 func.fixups.append((len(code), origin, tok, (self.lineno, at)))
                 value = 0
             elif not imm.lo <= value <= imm.hi:
-                raise self.error(f'number out of range: {value} (expected {imm.lo}..{imm.hi})', at)
+                self.number(at, imm.lo, imm.hi, consts=False)     # raises the range error
             code += imm.pack(value)
         else:   # a function, by name or by index
             tok = self.toks[at]
