@@ -42,7 +42,7 @@ class Outcome:
 def load(data: bytes | str, filename: str = '<input>') -> Program:
     """A verified Program from `.asm` text or `.bc` bytes."""
     from .verifier import verify
-    if isinstance(data, bytes) and data[:4] == BC_MAGIC:
+    if isinstance(data, bytes) and (data[:4] == BC_MAGIC or filename.endswith('.bc')):
         from .bcfile import read_bc
         program = read_bc(data, filename)
     else:

@@ -146,7 +146,7 @@ class _Reader:
         data, pos, found = self.data, HEADER.size, {}
         while pos < len(data):
             if pos + SECTION.size > len(data):
-                raise self.fail(f'truncated section header at byte {pos}')
+                raise self.fail(f'section header at byte {pos} runs past the end of the file')
             tag, length = SECTION.unpack_from(data, pos)
             start = pos + SECTION.size
             if start + length > len(data):
