@@ -68,6 +68,8 @@ class Emulator:
                 address + len(code) <= self.code_address + self.code_size):
             self.map(address, len(code))
         uc.mem_write(address, bytes(code))
+        # Drop blocks translated from earlier code at the same address.
+        uc.ctl_remove_cache(address, address + max(len(code), 1))
         if reset:
             for const in self.regs.values():
                 uc.reg_write(const, 0)
