@@ -20,4 +20,7 @@ REFERENCE = 'interp'
 
 ENGINES: dict[str, Callable[[], RunConfig]] = {
     'interp': lambda: RunConfig(jit=False),
+    'jit0-native': lambda: RunConfig(jit=True, jit_threshold=0, backend='x86_64'),
+    'jit-native': lambda: RunConfig(jit=True, backend='x86_64'),
+    'jit0-x86_64-emu': lambda: RunConfig(jit=True, jit_threshold=0, backend='x86_64', emulate=True),
 }

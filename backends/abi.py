@@ -1,0 +1,79 @@
+"""The contract between compiled code and the VM: the state block layout,
+exit reasons, trap codes and the value-stack frame layout. Every backend
+compiles against this; vm.state builds the block.
+
+Compiled code reaches the VM only through the state block whose address it
+is given at entry: memory, the output buffer, the function table and the
+runtime routines are all fields here, never host addresses baked into code,
+so the same bytes run natively and under Unicorn.
+
+Frames live on a *value stack* (Lua-style): a frame's base holds its locals
+(args first), then its operand-stack slots. A call's arguments are the
+caller's top stack slots, which become the callee's first locals in place;
+the callee's result is written to its base[0], which is exactly the caller's
+slot where the result belongs. Return addresses live on a separate machine
+stack, so a frame walk needs only the return addresses and a table mapping
+each to (function, CALL offset, base delta).
+"""
+from __future__ import annotations
+
+WORD = 8
+
+# state block fields (byte offsets)
+_FIELDS = [
+    'mem_base',       # address of memory cell 0
+    'mem_cells',      # number of cells (LOADI/STOREI bound)
+    'out_ptr',        # output buffer address
+    'out_len',        # bytes used
+    'out_cap',        # capacity
+    'flag',           # nonzero: stop (1 time limit, 2 SIGINT); polled at loop headers and calls
+    'exit_reason',
+    'exit_func',
+    'exit_pc',
+    'exit_value',     # HALT result, or trap code
+    'exit_base',      # value-stack base of the innermost frame at exit
+    'exit_sp',        # machine stack pointer at exit (return addresses above it)
+    'host_sp',        # the caller's stack pointer, restored at exit
+    'entry_sp',       # top of the machine stack
+    'depth_left',     # call budget: max_call_depth - depth
+    'entry_addr',     # where enter() jumps
+    'entry_base',     # value-stack base of the entry frame
+    'vstack_end',     # end of the value stack (a call that would pass it deopts)
+    'yield_sp',       # machine sp saved when output is flushed mid-run
+    'yield_base',
+    'yield_depth',
+    'yield_value',
+    'yield_routine',  # where resume() continues (print or printc)
+    'rt_exit',        # runtime routine addresses (filled by the VM)
+    'rt_print',
+    'rt_printc',
+    'rt_uncompiled',
+    'rt_trap',
+    'rt_stop',
+    'spare0', 'spare1',
+]
+OFF = {name: i * WORD for i, name in enumerate(_FIELDS)}
+FUNC_TABLE = len(_FIELDS) * WORD       # then one native entry address per function
+
+
+def state_size(nfuncs: int) -> int:
+    return FUNC_TABLE + WORD * nfuncs
+
+
+# exit reasons (the value enter()/resume() return)
+EXIT_RETURNED = 1     # the entry frame returned; its result is at entry_base[0]
+EXIT_HALT = 2         # HALT; result in exit_value
+EXIT_TRAP = 3         # trap code in exit_value, at exit_func / exit_pc
+EXIT_STOP = 4         # the flag was set (time limit or SIGINT)
+EXIT_DEOPT = 5        # a call to code that is not compiled: frames handed back
+EXIT_FLUSH = 6        # output buffer full: flush, then resume()
+
+STOP_TIMEOUT = 1
+STOP_SIGINT = 2
+
+# trap codes (exit_value for EXIT_TRAP)
+TRAPS = ['division by zero', 'memory address out of range', 'call stack overflow']
+TRAP_CODE = {phrase: i for i, phrase in enumerate(TRAPS)}
+
+# room the print routine needs in the output buffer for one PRINT
+PRINT_ROOM = 24

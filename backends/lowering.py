@@ -1,0 +1,183 @@
+"""Arch-neutral lowering of one verified function: blocks, a virtual operand
+stack that keeps values in registers or as constants between block
+boundaries, and the metadata the VM needs to enter and leave the code.
+
+A target subclasses `Lowering` and supplies the emitters (`op_ADD`, ...,
+`load`, `store_home`, `prologue`, ...); this module decides *when* values
+move, the target decides *how*.
+
+Virtual stack entries (tuples, for speed):
+    ('s', j)    the value is in its home slot j (memory)
+    ('r', reg)  the value is in a register
+    ('i', n)    the value is the constant n
+At every block boundary, call and exit all entries are ('s', j).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vm.opcodes import BRANCH, CALL, HALT, JUMP, RETURN
+
+from . import abi
+
+
+@dataclass
+class CompiledCode:
+    """One function's machine code and what the VM needs to use it."""
+    func_index: int
+    code: bytes
+    entry: int                                   # offset of the function entry
+    osr: dict[int, int] = field(default_factory=dict)      # loop header pc -> offset
+    # offset just after each call -> (CALL pc, base delta in bytes, height at the CALL)
+    return_sites: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    ops: int = 0                                  # bytecode instructions compiled
+
+
+class Lowering:
+    """Walks one function; subclasses emit. `regs` is the allocatable pool."""
+
+    regs: tuple = ()
+
+    def __init__(self, program, fidx: int, facts, builder):
+        self.program = program
+        self.fidx = fidx
+        self.func = program.functions[fidx]
+        self.facts = facts
+        self.b = builder
+        self.nslots = self.func.nslots
+        self.frame_words = self.nslots + facts.max_height
+        self.stack: list[tuple] = []
+        self.free = list(self.regs)
+        self.by_offset = {ins.offset: ins for ins in facts.instrs}
+        self.heights = facts.heights
+        self.labels = {}
+        self.trap_sites = []          # (label, trap code, pc)
+        self.return_labels = []       # (label, call pc, delta, height)
+        self.osr_labels = {}
+        self.ops = 0
+
+    # -- stack helpers -----------------------------------------------------
+    def label_at(self, pc: int):
+        lab = self.labels.get(pc)
+        if lab is None:
+            lab = self.labels[pc] = self.b.label(f'pc{pc}')
+        return lab
+
+    def slot_offset(self, j: int) -> int:
+        """Byte offset from the frame base of operand-stack slot j."""
+        return abi.WORD * (self.nslots + j)
+
+    def alloc(self):
+        """A free register, spilling the deepest register entry if needed."""
+        if not self.free:
+            for j, e in enumerate(self.stack):
+                if e[0] == 'r':
+                    self.store_home(j, e)
+                    self.stack[j] = ('s', j)
+                    self.free.append(e[1])
+                    break
+        return self.free.pop()
+
+    def release(self, e):
+        if e[0] == 'r':
+            self.free.append(e[1])
+
+    def push(self, e):
+        self.stack.append(e)
+
+    def pop(self):
+        return self.stack.pop()
+
+    def pop_reg(self):
+        """Pop into a register this op may overwrite."""
+        j = len(self.stack) - 1
+        e = self.stack.pop()
+        if e[0] == 'r':
+            return e[1]
+        r = self.alloc()
+        self.load(r, e, j)
+        return r
+
+    def flush(self):
+        """Every entry to its home slot (block boundaries, calls, exits)."""
+        for j, e in enumerate(self.stack):
+            if e[0] != 's' or e[1] != j:
+                self.store_home(j, e)
+                self.release(e)
+                self.stack[j] = ('s', j)
+
+    def reset(self, height: int):
+        self.stack = [('s', j) for j in range(height)]
+        self.free = list(self.regs)
+
+    # -- the walk ----------------------------------------------------------
+    def leaders(self) -> set[int]:
+        starts = {0}
+        for ins in self.facts.instrs:
+            if ins.offset not in self.heights:
+                continue
+            flow = ins.op.flow
+            if flow in (JUMP, BRANCH):
+                starts.add(ins.target)
+            if flow not in ('next', CALL):
+                starts.add(ins.end)
+        return starts
+
+    def lower(self) -> CompiledCode:
+        b = self.b
+        leaders = self.leaders()
+        headers = set(self.facts.loop_headers)
+        self.leader_set = leaders
+        entry = b.here('entry')
+        self.prologue()
+        reachable = [ins for ins in self.facts.instrs if ins.offset in self.heights]
+        prev_flow = None
+        for i, ins in enumerate(reachable):
+            pc = ins.offset
+            if pc in leaders:
+                if prev_flow not in (JUMP, RETURN, HALT, None) or pc == 0:
+                    self.flush()
+                self.reset(self.heights[pc])
+                b.bind(self.label_at(pc))
+                if pc in headers:
+                    self.osr_labels[pc] = self.label_at(pc)
+                    self.loop_check(pc)
+            elif prev_flow in (JUMP, RETURN, HALT):
+                # unreachable fall-through position: cannot happen in verified code
+                self.reset(self.heights[pc])
+            self.ops += 1
+            nxt = reachable[i + 1] if i + 1 < len(reachable) else None
+            self.cur = ins
+            self.next_ins = nxt if nxt is not None and nxt.offset not in leaders else None
+            getattr(self, 'op_' + ins.op.mnemonic)(ins)
+            prev_flow = ins.op.flow
+        self.epilogue_stubs()
+        return self.finish_code(entry)
+
+    def finish_code(self, entry) -> CompiledCode:
+        b = self.b
+        where = {}
+
+        def record(code, start, pc, target, key):
+            where[key] = target
+            return True
+
+        b.fixup(entry, record, 'entry')
+        for pc, lab in self.osr_labels.items():
+            b.fixup(lab, record, ('osr', pc))
+        for k, (lab, call_pc, delta, height) in enumerate(self.return_labels):
+            b.fixup(lab, record, ('ret', k))
+        code = b.finish(0)
+        cc = CompiledCode(self.fidx, code, where['entry'], ops=self.ops)
+        for pc in self.osr_labels:
+            cc.osr[pc] = where[('osr', pc)]
+        for k, (lab, call_pc, delta, height) in enumerate(self.return_labels):
+            cc.return_sites[where[('ret', k)]] = (call_pc, delta, height)
+        return cc
+
+    # -- what a target provides ---------------------------------------------
+    def prologue(self): raise NotImplementedError
+    def loop_check(self, pc): raise NotImplementedError
+    def epilogue_stubs(self): raise NotImplementedError
+    def load(self, reg, e, j): raise NotImplementedError
+    def store_home(self, j, e): raise NotImplementedError

@@ -1,0 +1,615 @@
+"""The x86-64 backend: register roles, the runtime routines (entry, resume,
+exit, print) and the lowering rule of every bytecode instruction.
+
+Register roles (the Python/native seam is described in backends/abi.py):
+    rbx  frame base on the value stack (locals, then operand-stack slots)
+    r12  memory cell 0             r13  state block
+    r14  call budget (max_call_depth - depth)
+    rsp  the machine stack (return addresses only), a dedicated mapping
+    rax rcx rdx                    scratch inside one bytecode op
+    rsi rdi r8-r11 r15 rbp         hold operand-stack values between ops
+"""
+from __future__ import annotations
+
+from asmkit.x86_64 import Builder, byte, qword
+from asmkit.x86_64.regs import REGS
+
+from .. import abi
+from ..lowering import CompiledCode, Lowering
+from ..target import Target
+
+R = REGS
+rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi = (R[n] for n in ('rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi'))
+r8, r9, r10, r11, r12, r13, r14, r15 = (R[f'r{i}'] for i in range(8, 16))
+eax, ecx, edx = R['eax'], R['ecx'], R['edx']
+al, cl, dl = R['al'], R['cl'], R['dl']
+REG8 = {R[n]: R[m] for n, m in [('rsi', 'sil'), ('rdi', 'dil'), ('rbp', 'bpl'), ('r8', 'r8b'), ('r9', 'r9b'),
+                                ('r10', 'r10b'), ('r11', 'r11b'), ('r15', 'r15b')]}
+REG32 = {R[n]: R[m] for n, m in [('rsi', 'esi'), ('rdi', 'edi'), ('rbp', 'ebp'), ('r8', 'r8d'), ('r9', 'r9d'),
+                                 ('r10', 'r10d'), ('r11', 'r11d'), ('r15', 'r15d')]}
+
+BASE, MEM, STATE, BUDGET = rbx, r12, r13, r14
+FIELD = {name: qword[r13 + off] for name, off in abi.OFF.items()}
+MASK = (1 << 64) - 1
+CC = {'EQ': 'e', 'NE': 'ne', 'LT': 'l', 'LE': 'le', 'GT': 'g', 'GE': 'ge'}
+NEGATE = {'e': 'ne', 'ne': 'e', 'l': 'ge', 'ge': 'l', 'le': 'g', 'g': 'le'}
+
+
+def _wrap(x: int) -> int:
+    x &= MASK
+    return x - (1 << 64) if x >> 63 else x
+
+
+def _fits32(v: int) -> bool:
+    return -(1 << 31) <= v < (1 << 31)
+
+
+def _fold(m: str, a: int, b: int):
+    """Constant-fold a binary op on two known values, or None to emit it."""
+    if m == 'ADD': return _wrap(a + b)
+    if m == 'SUB': return _wrap(a - b)
+    if m == 'MUL': return _wrap(a * b)
+    if m == 'AND': return a & b
+    if m == 'OR': return a | b
+    if m == 'XOR': return a ^ b
+    if m == 'SHL': return _wrap(a << (b & 63))
+    if m == 'SHR': return _wrap((a & MASK) >> (b & 63))
+    if m == 'SAR': return a >> (b & 63)
+    return None
+
+
+class X86Lowering(Lowering):
+    regs = (rbp, r15, r11, r10, r9, r8, rdi, rsi)
+
+    # -- operands -----------------------------------------------------------
+    def home(self, j: int):
+        return qword[rbx + self.slot_offset(j)]
+
+    def operand(self, e, allow_imm=True, scratch=rax):
+        """e as a source operand: register, imm32, or its home slot."""
+        kind = e[0]
+        if kind == 'r':
+            return e[1]
+        if kind == 's':
+            return self.home(e[1])
+        if allow_imm and _fits32(e[1]):
+            return e[1]
+        self.b.mov(scratch, e[1])
+        return scratch
+
+    def load(self, reg, e, j):
+        kind = e[0]
+        if kind == 'r':
+            if e[1] is not reg:
+                self.b.mov(reg, e[1])
+        elif kind == 's':
+            self.b.mov(reg, self.home(e[1]))
+        else:                   # mov, not xor: flags may be live (fused compare)
+            self.b.mov(reg, e[1])
+
+    def store(self, dst, e):
+        """Store entry e to the memory operand dst."""
+        kind = e[0]
+        if kind == 'r':
+            self.b.mov(dst, e[1])
+        elif kind == 'i' and _fits32(e[1]):
+            self.b.mov(dst, e[1])
+        else:
+            self.b.mov(rax, self.home(e[1]) if kind == 's' else e[1])
+            self.b.mov(dst, rax)
+
+    def store_home(self, j, e):
+        self.store(self.home(j), e)
+
+    def trap(self, code: str, pc: int):
+        """A label that leaves with trap `code` at `pc` (stub emitted later)."""
+        lab = self.b.label()
+        self.trap_sites.append((lab, abi.TRAP_CODE[code], pc))
+        return lab
+
+    # -- frame ---------------------------------------------------------------
+    def prologue(self):
+        b = self.b
+        self.stop = b.label('stop')
+        b.cmp(FIELD['flag'], 0)
+        b.j('ne', self.stop)
+        f = self.func
+        if f.nlocals:
+            if f.nlocals <= 16:
+                b.xor(eax, eax)
+                for i in range(f.nargs, f.nslots):
+                    b.mov(qword[rbx + 8 * i], rax)
+            else:
+                b.lea(rdi, qword[rbx + 8 * f.nargs])
+                b.mov(ecx, f.nlocals)
+                b.xor(eax, eax)
+                top = b.here()
+                b.mov(qword[rdi], rax)
+                b.add(rdi, 8)
+                b.sub(rcx, 1)
+                b.j('ne', top)
+
+    def loop_check(self, pc):
+        self.b.cmp(FIELD['flag'], 0)
+        self.b.j('ne', self.stop)
+
+    def epilogue_stubs(self):
+        b = self.b
+        b.bind(self.stop)
+        b.mov(eax, abi.EXIT_STOP)
+        b.jmp(FIELD['rt_exit'])
+        for lab, code, pc in self.trap_sites:
+            b.bind(lab)
+            b.mov(FIELD['exit_func'], self.fidx)
+            b.mov(FIELD['exit_pc'], pc)
+            b.mov(FIELD['exit_value'], code)
+            b.mov(eax, abi.EXIT_TRAP)
+            b.jmp(FIELD['rt_exit'])
+        for lab, body in getattr(self, 'cold', ()):
+            b.bind(lab)
+            body()
+
+    # -- stack shuffles ------------------------------------------------------
+    def op_NOP(self, ins):
+        pass
+
+    def op_PUSH(self, ins):
+        self.push(('i', ins.arg))
+
+    def op_POP(self, ins):
+        self.release(self.pop())
+
+    def copy_of(self, e):
+        """A second, independent entry with e's value."""
+        if e[0] == 'i':
+            return e
+        r = self.alloc()
+        self.b.mov(r, e[1] if e[0] == 'r' else self.home(e[1]))
+        return ('r', r)
+
+    def op_DUP(self, ins):
+        e = self.stack[-1]
+        self.push(self.copy_of(e))
+
+    def op_SWAP(self, ins):
+        j = len(self.stack)
+        e_b = self._loaded(self.pop(), j - 1)
+        e_a = self._loaded(self.pop(), j - 2)
+        self.push(e_b)
+        self.push(e_a)
+
+    def _loaded(self, e, j):
+        """e moves away from position j: a slot entry must go to a register."""
+        if e[0] != 's':
+            return e
+        r = self.alloc()
+        self.b.mov(r, self.home(e[1]))
+        return ('r', r)
+
+    def op_OVER(self, ins):
+        a = self.stack[-2]
+        self.push(self.copy_of(a))
+
+    # -- arithmetic ------------------------------------------------------------
+    def _binary(self, ins, emit):
+        e_b = self.pop()
+        if e_b[0] == 'i' and self.stack[-1][0] == 'i':
+            value = _fold(ins.op.mnemonic, self.pop()[1], e_b[1])
+            if value is not None:
+                self.push(('i', value))
+                return
+            self.stack.append(e_b)
+            e_b = self.pop()
+        a = self.pop_reg()
+        emit(a, e_b)
+        self.release(e_b)
+        self.push(('r', a))
+
+    def op_ADD(self, ins):
+        self._binary(ins, lambda a, e: self.b.add(a, self.operand(e)))
+
+    def op_SUB(self, ins):
+        self._binary(ins, lambda a, e: self.b.sub(a, self.operand(e)))
+
+    def op_AND(self, ins):
+        self._binary(ins, lambda a, e: self.b.and_(a, self.operand(e)))
+
+    def op_OR(self, ins):
+        self._binary(ins, lambda a, e: self.b.or_(a, self.operand(e)))
+
+    def op_XOR(self, ins):
+        self._binary(ins, lambda a, e: self.b.xor(a, self.operand(e)))
+
+    def op_MUL(self, ins):
+        def emit(a, e):
+            if e[0] == 'i' and _fits32(e[1]):
+                self.b.imul(a, a, e[1])
+            else:
+                self.b.imul(a, self.operand(e, allow_imm=False))
+        self._binary(ins, emit)
+
+    def _shift(self, ins, name):
+        def emit(a, e):
+            if e[0] == 'i':
+                n = e[1] & 63
+                if n:
+                    getattr(self.b, name)(a, n)
+            else:
+                self.b.mov(rcx, self.operand(e))
+                getattr(self.b, name)(a, cl)
+        self._binary(ins, emit)
+
+    def op_SHL(self, ins):
+        self._shift(ins, 'shl')
+
+    def op_SHR(self, ins):
+        self._shift(ins, 'shr')
+
+    def op_SAR(self, ins):
+        self._shift(ins, 'sar')
+
+    def op_NEG(self, ins):
+        if self.stack[-1][0] == 'i':
+            self.push(('i', _wrap(-self.pop()[1])))
+            return
+        r = self.pop_reg()
+        self.b.neg(r)
+        self.push(('r', r))
+
+    def op_NOT(self, ins):
+        if self.stack[-1][0] == 'i':
+            self.push(('i', ~self.pop()[1]))
+            return
+        r = self.pop_reg()
+        self.b.not_(r)
+        self.push(('r', r))
+
+    def _divmod(self, ins, want_quotient: bool):
+        b = self.b
+        e_b = self.pop()
+        e_a = self.pop()
+        result = rax if want_quotient else rdx
+        if e_b[0] == 'i':
+            d = e_b[1]
+            if d == 0:
+                b.jmp(self.trap('division by zero', ins.offset))
+                self.release(e_a)
+                self.push(('i', 0))       # never reached: keeps the stack shape
+                return
+            self.load(rax, e_a, len(self.stack))
+            self.release(e_a)
+            if d == -1:
+                if want_quotient:
+                    b.neg(rax)
+                else:
+                    b.xor(eax, eax)
+                result = rax
+            else:
+                b.mov(rcx, d)
+                b.cqo()
+                b.idiv(rcx)
+        else:
+            b.mov(rcx, self.operand(e_b))
+            self.release(e_b)
+            self.load(rax, e_a, len(self.stack))
+            self.release(e_a)
+            b.test(rcx, rcx)
+            b.j('e', self.trap('division by zero', ins.offset))
+            normal, done = b.label(), b.label()
+            b.cmp(rcx, -1)
+            b.j('ne', normal)
+            if want_quotient:
+                b.neg(rax)          # INT64_MIN / -1 wraps to INT64_MIN
+            else:
+                b.xor(edx, edx)     # INT64_MIN % -1 is 0
+            b.jmp(done)
+            b.bind(normal)
+            b.cqo()
+            b.idiv(rcx)
+            b.bind(done)
+        r = self.alloc()
+        b.mov(r, result)
+        self.push(('r', r))
+
+    def op_DIV(self, ins):
+        self._divmod(ins, True)
+
+    def op_MOD(self, ins):
+        self._divmod(ins, False)
+
+    def _compare(self, ins):
+        m = ins.op.mnemonic
+        e_b = self.pop()
+        if e_b[0] == 'i' and self.stack[-1][0] == 'i':
+            a = self.pop()[1]
+            v = {'EQ': a == e_b[1], 'NE': a != e_b[1], 'LT': a < e_b[1], 'LE': a <= e_b[1],
+                 'GT': a > e_b[1], 'GE': a >= e_b[1]}[m]
+            self.push(('i', int(v)))
+            return
+        a = self.pop_reg()
+        self.b.cmp(a, self.operand(e_b))
+        self.release(e_b)
+        cc = CC[m]
+        nxt = self.next_ins
+        if nxt is not None and nxt.op.mnemonic in ('JZ', 'JNZ'):
+            # fuse with the branch: flags are consumed directly
+            self.free.append(a)
+            self.flush()                         # movs only: flags survive
+            self.fused = (cc if nxt.op.mnemonic == 'JNZ' else NEGATE[cc])
+            return
+        self.b.set(cc, REG8[a])
+        self.b.movzx(REG32[a], REG8[a])
+        self.push(('r', a))
+
+    op_EQ = op_NE = op_LT = op_LE = op_GT = op_GE = _compare
+
+    # -- memory and locals -------------------------------------------------------
+    def op_LOAD(self, ins):
+        r = self.alloc()
+        self.b.mov(r, qword[r12 + 8 * ins.arg])
+        self.push(('r', r))
+
+    def op_STORE(self, ins):
+        e = self.pop()
+        self.store(qword[r12 + 8 * ins.arg], e)
+        self.release(e)
+
+    def op_LLOAD(self, ins):
+        r = self.alloc()
+        self.b.mov(r, qword[rbx + 8 * ins.arg])
+        self.push(('r', r))
+
+    def op_LSTORE(self, ins):
+        e = self.pop()
+        self.store(qword[rbx + 8 * ins.arg], e)
+        self.release(e)
+
+    def _checked_address(self, ins):
+        a = self.pop_reg()
+        self.b.cmp(a, FIELD['mem_cells'])
+        self.b.j('ae', self.trap('memory address out of range', ins.offset))
+        return a
+
+    def op_LOADI(self, ins):
+        a = self._checked_address(ins)
+        self.b.mov(a, qword[r12 + a * 8])
+        self.push(('r', a))
+
+    def op_STOREI(self, ins):
+        e = self.pop()
+        a = self._checked_address(ins)
+        self.store(qword[r12 + a * 8], e)
+        self.release(e)
+        self.free.append(a)
+
+    # -- control -------------------------------------------------------------
+    def op_JMP(self, ins):
+        self.flush()
+        self.b.jmp(self.label_at(ins.target))
+
+    def _branch(self, ins, jump_if_nonzero: bool):
+        b = self.b
+        fused = getattr(self, 'fused', None)
+        if fused is not None:
+            self.fused = None
+            b.j(fused, self.label_at(ins.target))
+            return
+        e = self.pop()
+        if e[0] == 'i':
+            self.flush()
+            if bool(e[1]) == jump_if_nonzero:
+                b.jmp(self.label_at(ins.target))
+            return
+        if e[0] == 's':
+            self.flush()
+            b.cmp(self.home(e[1]), 0)
+        else:
+            self.flush()
+            b.test(e[1], e[1])
+            self.release(e)
+        b.j('ne' if jump_if_nonzero else 'e', self.label_at(ins.target))
+
+    def op_JZ(self, ins):
+        self._branch(ins, False)
+
+    def op_JNZ(self, ins):
+        self._branch(ins, True)
+
+    def op_CALL(self, ins):
+        b = self.b
+        callee = self.program.functions[ins.arg]
+        n = callee.nargs
+        h = len(self.stack)
+        self.flush()
+        delta = 8 * (self.nslots + h - n)
+        frame = 8 * (callee.nslots + self.program.facts[ins.arg].max_height)
+        no_room = b.label()
+        b.lea(rax, qword[rbx + (delta + frame)])
+        b.cmp(rax, FIELD['vstack_end'])
+        b.j('a', no_room)
+        b.sub(r14, 1)
+        b.j('s', self.trap('call stack overflow', ins.offset))
+        if delta:
+            b.add(rbx, delta)
+        b.call(qword[r13 + (abi.FUNC_TABLE + 8 * ins.arg)])
+        back = b.here()
+        self.return_labels.append((back, ins.offset, delta, h))
+        if delta:
+            b.sub(rbx, delta)
+        b.add(r14, 1)
+
+        def cold(delta=delta, pc=ins.offset, h=h):
+            # not enough value stack: leave exactly as a call to code that
+            # is not compiled, so the interpreter redoes this CALL
+            if delta:
+                b.add(rbx, delta)
+            b.call(FIELD['rt_uncompiled'])
+            self.return_labels.append((b.here(), pc, delta, h))
+        self.cold = getattr(self, 'cold', [])
+        self.cold.append((no_room, cold))
+        del self.stack[h - n:]
+        self.free = list(self.regs)
+        self.push(('s', h - n))
+
+    def op_RET(self, ins):
+        e = self.pop()
+        self.store(qword[rbx], e)
+        self.release(e)
+        self.b.ret()
+
+    def op_HALT(self, ins):
+        b = self.b
+        if self.stack:
+            self.store(FIELD['exit_value'], self.stack[-1])
+        else:
+            b.mov(FIELD['exit_value'], 0)
+        b.mov(eax, abi.EXIT_HALT)
+        b.jmp(FIELD['rt_exit'])
+
+    def _print(self, routine):
+        e = self.pop()
+        self.flush()
+        self.load(rax, e, len(self.stack))
+        self.release(e)
+        self.b.call(FIELD[routine])
+        self.free = list(self.regs)
+
+    def op_PRINT(self, ins):
+        self._print('rt_print')
+
+    def op_PRINTC(self, ins):
+        self._print('rt_printc')
+
+
+def compile_function(program, fidx: int) -> CompiledCode:
+    """Lower one verified function to x86-64 machine code."""
+    low = X86Lowering(program, fidx, program.facts[fidx], Builder())
+    return low.lower()
+
+
+def runtime_routines():
+    """The shared routines every compiled function reaches through the state
+    block: enter, resume, exit, print, printc, uncompiled. Returns
+    (bytes, {name: offset})."""
+    b = Builder()
+    names = {}
+    saved = (rbx, rbp, r12, r13, r14, r15)
+
+    def host_save():
+        for r in saved:
+            b.push(r)
+        b.mov(r13, rdi)
+        b.mov(FIELD['host_sp'], rsp)
+        b.mov(r12, FIELD['mem_base'])
+
+    names['enter'] = b.here('enter')
+    host_save()
+    b.mov(rbx, FIELD['entry_base'])
+    b.mov(r14, FIELD['depth_left'])
+    b.mov(rsp, FIELD['entry_sp'])
+    b.call(FIELD['entry_addr'])
+    names['entry_return'] = b.here('entry_return')
+    b.mov(eax, abi.EXIT_RETURNED)
+    names['exit'] = exit_ = b.here('exit')
+    b.mov(FIELD['exit_base'], rbx)
+    b.mov(FIELD['exit_sp'], rsp)
+    b.mov(FIELD['depth_left'], r14)
+    b.mov(rsp, FIELD['host_sp'])
+    for r in reversed(saved):
+        b.pop(r)
+    b.ret()
+
+    names['resume'] = b.here('resume')
+    host_save()
+    b.mov(rbx, FIELD['yield_base'])
+    b.mov(r14, FIELD['yield_depth'])
+    b.mov(rsp, FIELD['yield_sp'])
+    b.mov(rax, FIELD['yield_value'])
+    b.jmp(FIELD['yield_routine'])
+
+    def yield_to_host(routine_label):
+        b.mov(FIELD['yield_value'], rax)
+        b.lea(rcx, qword[R['rip'] + routine_label])
+        b.mov(FIELD['yield_routine'], rcx)
+        b.mov(FIELD['yield_sp'], rsp)
+        b.mov(FIELD['yield_base'], rbx)
+        b.mov(FIELD['yield_depth'], r14)
+        b.mov(eax, abi.EXIT_FLUSH)
+        b.jmp(exit_)
+
+    # print: rax = value; writes decimal and '\n'; clobbers rax rcx rdx rsi rdi r8 r9
+    names['print'] = p = b.here('print')
+    full = b.label()
+    b.mov(rcx, FIELD['out_len'])
+    b.lea(rdx, qword[rcx + abi.PRINT_ROOM])
+    b.cmp(rdx, FIELD['out_cap'])
+    b.j('a', full)
+    b.mov(rdi, FIELD['out_ptr'])
+    b.add(rdi, rcx)
+    b.mov(rsi, rax)
+    positive = b.label()
+    b.test(rsi, rsi)
+    b.j('ns', positive)
+    b.mov(byte[rdi], ord('-'))
+    b.add(rdi, 1)
+    b.neg(rsi)                 # INT64_MIN stays 2^63 as unsigned: fine for div
+    b.bind(positive)
+    b.lea(r8, qword[rsp - 1])  # digits go backwards into the red zone
+    b.mov(r9, r8)
+    b.mov(rax, rsi)
+    b.mov(ecx, 10)
+    digit = b.here()
+    b.xor(edx, edx)
+    b.div(rcx)
+    b.add(dl, ord('0'))
+    b.mov(byte[r8], dl)
+    b.sub(r8, 1)
+    b.test(rax, rax)
+    b.j('ne', digit)
+    copy = b.here()
+    b.add(r8, 1)
+    b.mov(dl, byte[r8])
+    b.mov(byte[rdi], dl)
+    b.add(rdi, 1)
+    b.cmp(r8, r9)
+    b.j('ne', copy)
+    b.mov(byte[rdi], 10)
+    b.add(rdi, 1)
+    b.sub(rdi, FIELD['out_ptr'])
+    b.mov(FIELD['out_len'], rdi)
+    b.ret()
+    b.bind(full)
+    yield_to_host(p)
+
+    names['printc'] = pc_ = b.here('printc')
+    full = b.label()
+    b.mov(rcx, FIELD['out_len'])
+    b.lea(rdx, qword[rcx + 1])
+    b.cmp(rdx, FIELD['out_cap'])
+    b.j('a', full)
+    b.mov(rdi, FIELD['out_ptr'])
+    b.mov(byte[rdi + rcx], al)
+    b.mov(FIELD['out_len'], rdx)
+    b.ret()
+    b.bind(full)
+    yield_to_host(pc_)
+
+    names['uncompiled'] = b.here('uncompiled')
+    b.mov(eax, abi.EXIT_DEOPT)
+    b.jmp(exit_)
+
+    where = {}
+
+    def record(code, start, pc, target, key):
+        where[key] = target
+        return True
+
+    for key, lab in names.items():
+        b.fixup(lab, record, key)
+    code = b.finish(0)
+    return code, where
+
+
+TARGET = Target(name='x86_64', compile_function=compile_function,
+                runtime_routines=runtime_routines,
+                arg_reg='rdi', sp_reg='rsp', ret_reg='rax')

@@ -1,0 +1,123 @@
+"""Compiled code on asmkit's W^X arena: placing regions, finding the code a
+return address belongs to, and evicting the least recently used region
+when the cache is full.
+
+A *region* is what one compilation placed: a function and the callees
+compiled with it. Eviction removes a whole region; its functions go back to
+the interpreter (their function-table entries point at the `uncompiled`
+routine again) until they are hot again. Regions are only evicted while
+Python runs, when no native frame is live, so no running code disappears.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from asmkit.memory import CodeArena
+
+
+class CacheFull(Exception):
+    """The code does not fit even in an empty cache."""
+
+
+@dataclass
+class Placed:
+    code: object            # backends.lowering.CompiledCode
+    address: int
+    blob: object
+    region: 'Region'
+
+
+@dataclass
+class Region:
+    ident: int
+    functions: list[int] = field(default_factory=list)
+    placed: list[Placed] = field(default_factory=list)
+    last_used: int = 0
+
+    @property
+    def size(self) -> int:
+        return sum(len(p.code.code) for p in self.placed)
+
+
+class CodeCache:
+    def __init__(self, capacity: int, runtime_code: bytes, on_change=None):
+        # the runtime routines live in their own permanent arena
+        self.runtime_arena = CodeArena(max(len(runtime_code), 1))
+        blob = self.runtime_arena.alloc(len(runtime_code))
+        self.runtime_arena.write(blob, runtime_code)
+        self.runtime_address = blob.address
+        self.arena = CodeArena(capacity) if capacity > 0 else None
+        self.capacity = capacity
+        self.regions: list[Region] = []
+        self._starts: list[int] = []          # sorted blob addresses
+        self._placed: list[Placed] = []       # same order
+        self._clock = 0
+        self.evictions = 0
+        self.bytes_placed = 0
+        self.on_change = on_change or (lambda address, size: None)
+
+    def mappings(self):
+        """(address, size) of the executable memory, for an emulator."""
+        out = [(self.runtime_arena.address, self.runtime_arena.size)]
+        if self.arena is not None:
+            out.append((self.arena.address, self.arena.size))
+        return out
+
+    def touch(self, region: Region):
+        self._clock += 1
+        region.last_used = self._clock
+
+    def new_region(self) -> Region:
+        self._clock += 1
+        region = Region(self._clock, last_used=self._clock)
+        self.regions.append(region)
+        return region
+
+    def place(self, region: Region, code, evict) -> Placed:
+        """Put one function's code in the cache, evicting least recently
+        used regions (never `region` itself) through `evict(region)`."""
+        size = len(code.code)
+        if self.arena is None or size > self.capacity:
+            raise CacheFull(f'{size} bytes do not fit a {self.capacity}-byte code cache')
+        while True:
+            blob = self.arena.try_alloc(size)
+            if blob is not None:
+                break
+            victims = [r for r in self.regions if r is not region and r.placed]
+            if not victims:
+                raise CacheFull(f'{size} bytes do not fit the {self.capacity}-byte code cache')
+            evict(min(victims, key=lambda r: r.last_used))
+        self.arena.write(blob, code.code)
+        self.on_change(blob.address, size)
+        placed = Placed(code, blob.address, blob, region)
+        region.placed.append(placed)
+        i = bisect.bisect(self._starts, blob.address)
+        self._starts.insert(i, blob.address)
+        self._placed.insert(i, placed)
+        self.bytes_placed += size
+        return placed
+
+    def remove(self, region: Region):
+        for p in region.placed:
+            i = bisect.bisect_left(self._starts, p.address)
+            del self._starts[i]
+            del self._placed[i]
+            self.arena.free(p.blob)
+            self.on_change(p.address, len(p.code.code))
+        region.placed.clear()
+        self.regions.remove(region)
+        self.evictions += 1
+
+    def lookup(self, address: int) -> tuple[Placed, int] | None:
+        """The placed code containing address, and the offset within it."""
+        i = bisect.bisect_right(self._starts, address) - 1
+        if i < 0:
+            return None
+        p = self._placed[i]
+        off = address - p.address
+        return (p, off) if 0 <= off < len(p.code.code) else None
+
+    @property
+    def used(self) -> int:
+        return sum(r.size for r in self.regions)

@@ -1,0 +1,107 @@
+"""The memory native code runs against: the state block (backends/abi.py
+layout), the output buffer, the value stack and a dedicated, guard-paged
+machine stack. All are anonymous page-aligned mappings, so Unicorn can map
+the very same memory (mem_map_ptr) and run the very same bytes.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import mmap
+
+from backends import abi
+
+PAGE = mmap.PAGESIZE
+MAP_NORESERVE = 0x4000          # Linux: reserve address space, commit on touch
+OUT_CAPACITY = 1 << 16
+SIGNAL_MARGIN = 256 * 1024      # room below the machine stack for signal frames
+VSTACK_LIMIT = 2 << 30          # value stack bigger than this: deep calls deopt
+
+_libc = ctypes.CDLL(ctypes.util.find_library('c') or None, use_errno=True)
+_libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+
+
+def _round(n: int) -> int:
+    return max(PAGE, -(-n // PAGE) * PAGE)
+
+
+class Region:
+    """One anonymous mapping that stays put for the run."""
+
+    def __init__(self, size: int, noreserve: bool = False):
+        self.size = _round(size)
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (MAP_NORESERVE if noreserve else 0)
+        self.map = mmap.mmap(-1, self.size, flags=flags)
+        self._pin = ctypes.c_char.from_buffer(self.map)
+        self.address = ctypes.addressof(self._pin)
+
+    def words(self, offset: int, count: int):
+        return (ctypes.c_int64 * count).from_address(self.address + offset)
+
+    def guard_low_page(self):
+        """Make the lowest page inaccessible: a runaway stack faults there
+        instead of corrupting other memory."""
+        if _libc.mprotect(self.address, PAGE, 0) != 0:
+            raise OSError(ctypes.get_errno(), 'mprotect failed for a stack guard page')
+
+
+class NativeState:
+    """State block + output buffer + value stack + machine stack for one run."""
+
+    def __init__(self, program, memory, max_call_depth: int):
+        nfuncs = len(program.functions)
+        self.block = Region(abi.state_size(nfuncs))
+        self.fields = self.block.words(0, abi.state_size(nfuncs) // abi.WORD)
+        self.out = Region(OUT_CAPACITY)
+        max_frame = max((f.nslots + facts.max_height for f, facts in
+                         zip(program.functions, program.facts)), default=1) + 1
+        vbytes = min(VSTACK_LIMIT, (max_call_depth + 1) * max_frame * abi.WORD)
+        self.vstack = Region(vbytes + PAGE, noreserve=True)
+        self.mstack = Region((max_call_depth + 64) * abi.WORD + SIGNAL_MARGIN + PAGE,
+                             noreserve=True)
+        self.mstack.guard_low_page()
+        self.set('mem_base', memory.address)
+        self.set('mem_cells', memory.ncells)
+        self.set('out_ptr', self.out.address)
+        self.set('out_cap', OUT_CAPACITY)
+        self.set('entry_sp', self.mstack.address + self.mstack.size - 64)
+        self.set('vstack_end', self.vstack.address + self.vstack.size - PAGE)
+        self.memory = memory
+
+    @property
+    def address(self) -> int:
+        return self.block.address
+
+    def set(self, name: str, value: int):
+        self.fields[abi.OFF[name] // abi.WORD] = value
+
+    def get(self, name: str) -> int:
+        return self.fields[abi.OFF[name] // abi.WORD]
+
+    def set_function(self, index: int, address: int):
+        self.fields[abi.FUNC_TABLE // abi.WORD + index] = address
+
+    def take_output(self) -> bytes:
+        n = self.get('out_len')
+        if not n:
+            return b''
+        self.set('out_len', 0)
+        return ctypes.string_at(self.out.address, n)
+
+    def read_words(self, address: int, count: int) -> list[int]:
+        if count <= 0:
+            return []
+        return list((ctypes.c_int64 * count).from_address(address))
+
+    def write_words(self, address: int, values) -> None:
+        n = len(values)
+        if n:
+            (ctypes.c_int64 * n).from_address(address)[:] = values
+
+    def regions(self):
+        """(address, size) of every mapping native code touches."""
+        mem = self.memory
+        return [(self.block.address, self.block.size), (self.out.address, self.out.size),
+                (self.vstack.address, self.vstack.size),
+                (self.mstack.address + PAGE, self.mstack.size - PAGE),   # not the guard page
+                (mem.address, mem.size)]
