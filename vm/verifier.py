@@ -8,9 +8,10 @@ several rules:
      b. each instruction's immediate, in offset order, reachable or not
         (`bad jump target`, `memory address out of range`, `bad local index`,
         `bad function index`);
-     c. the flow of stack heights from offset 0, always taking the lowest
-        pending offset next (`bad return height`, `stack underflow`,
-        `stack overflow`, `inconsistent stack height`, `falls off the end`).
+     c. the flow of stack heights from offset 0, following each straight
+        run to its end, then the lowest pending jump target (`bad return
+        height`, `stack underflow`, `stack overflow`, `inconsistent stack
+        height`, `falls off the end`).
 Unreachable code must decode and carry valid immediates, but has no height.
 """
 from __future__ import annotations
@@ -78,7 +79,8 @@ class _FunctionCheck:
                     raise self.fail('bad function index', ins.offset)
 
     def flow(self, at: dict[int, Instr]) -> tuple[dict[int, int], set[int]]:
-        """Stack height before every reachable instruction."""
+        """Stack height before every reachable instruction: each straight
+        run is followed to its end, then the lowest pending jump target."""
         size = len(self.func.code)
         if size == 0:
             raise self.fail('falls off the end', 0)
@@ -88,34 +90,41 @@ class _FunctionCheck:
         pending = [0]
         while pending:
             offset = heapq.heappop(pending)
-            ins = at[offset]
-            op = ins.op
             height = heights[offset]
-            if op.flow == RETURN and height != 1:
-                raise self.fail('bad return height', offset)
-            pops = functions[ins.arg].nargs if op.flow == CALL else op.pops
-            if height < pops:
-                raise self.fail('stack underflow', offset)
-            after = height - pops + op.pushes
-            if after > MAX_STACK:
-                raise self.fail('stack overflow', offset)
-            successors = []
-            if op.flow in (JUMP, BRANCH):
-                target = ins.target
-                successors.append(target)
-                if target <= offset:
-                    loop_headers.add(target)
-            if op.flow not in (JUMP, RETURN, HALT):
-                if ins.end >= size:
-                    raise self.fail('falls off the end', offset)
-                successors.append(ins.end)
-            for succ in successors:
-                known = heights.get(succ)
+            while True:
+                ins = at[offset]
+                op = ins.op
+                flow = op.flow
+                if flow == RETURN and height != 1:
+                    raise self.fail('bad return height', offset)
+                pops = functions[ins.arg].nargs if flow == CALL else op.pops
+                if height < pops:
+                    raise self.fail('stack underflow', offset)
+                height = height - pops + op.pushes
+                if height > MAX_STACK:
+                    raise self.fail('stack overflow', offset)
+                if flow == JUMP or flow == BRANCH:
+                    target = offset + ins.arg
+                    if target <= offset:
+                        loop_headers.add(target)
+                    known = heights.get(target)
+                    if known is None:
+                        heights[target] = height
+                        heapq.heappush(pending, target)
+                    elif known != height:
+                        raise self.fail('inconsistent stack height', target)
+                if flow == JUMP or flow == RETURN or flow == HALT:
+                    break
+                offset += op.size
+                if offset >= size:
+                    raise self.fail('falls off the end', ins.offset)
+                known = heights.get(offset)
                 if known is None:
-                    heights[succ] = after
-                    heapq.heappush(pending, succ)
-                elif known != after:
-                    raise self.fail('inconsistent stack height', succ)
+                    heights[offset] = height
+                elif known != height:
+                    raise self.fail('inconsistent stack height', offset)
+                else:
+                    break                   # joined a run already walked
         return heights, loop_headers
 
 
