@@ -48,6 +48,12 @@ class ProofReport:
     seconds: float = 0.0
 
     @property
+    def mismatches(self):
+        """Every finding of every oracle (empty when the proof holds)."""
+        return (self.keystone_mismatches + self.keystone_rejected
+                + self.capstone_failures + self.unicorn_failures)
+
+    @property
     def ok(self):
         return not (self.keystone_mismatches or self.keystone_rejected
                     or self.capstone_failures or self.unicorn_failures)
