@@ -160,9 +160,8 @@ class Builder(CodeBuffer):
             if imm:
                 code += imm
             return
-        xb, modrm, tail, dfix = rm.encoding()
+        xb, modrm, tail, dfix = rm._enc or rm.encoding()
         rex |= xb
-        start = self._recs[-1][0]
         if rex or force:
             code.append(0x40 | rex)
         code += opc
@@ -172,10 +171,11 @@ class Builder(CodeBuffer):
         if imm:
             code += imm
         if rm.label is not None:
+            start = self._recs[-1][0]
             self.fixup(rm.label, _patch_rip, (at + dfix - start, len(code) - start, rm.disp))
 
     def _note(self, name, *ops):
-        self._recs.append((len(self._code), len(self._var), name) + ops)
+        self._recs.append((len(self._code), len(self._var), name, *ops))
 
     @staticmethod
     def _mem_size(name, pos, m, size):
@@ -194,6 +194,8 @@ class Builder(CodeBuffer):
         return size
 
     def _check_reg(self, name, pos, op, sizes):
+        if op.__class__ is Reg and op.size in sizes and op.num >= 0:
+            return
         if op.__class__ is not Reg or op is RIP:
             raise _bad(name, pos, op, "must be a general register")
         if op.size not in sizes:
@@ -210,6 +212,27 @@ class Builder(CodeBuffer):
 
     # ---------------------------------------------------- two-operand ALU
     def _alu(self, k, name, dst, src):
+        if dst.__class__ is Reg and dst.gp:
+            # Fast paths (the JIT's common cases): reg, reg and reg, imm8.
+            code = self._code
+            if src.__class__ is Reg:
+                if src.size == dst.size and src.gp:
+                    self._recs.append((len(code), len(self._var), name, dst, src))
+                    rex = dst.w | src.rex_r | dst.rex_b
+                    if rex or dst.force_rex or src.force_rex:
+                        code.append(0x40 | rex)
+                    code.append(k << 3 | (0 if dst.size == 8 else 1))
+                    code.append(0xC0 | src.reg_bits | dst.low)
+                    return
+            elif src.__class__ is int and -128 <= src <= 127 and dst.size != 8:
+                self._recs.append((len(code), len(self._var), name, dst, src))
+                rex = dst.w | dst.rex_b
+                if rex:
+                    code.append(0x40 | rex)
+                code.append(0x83)
+                code.append(0xC0 | k << 3 | dst.low)
+                code.append(src & 0xFF)
+                return
         if dst.__class__ is Reg:
             size = dst.size
             if src.__class__ is Reg:
@@ -272,6 +295,31 @@ class Builder(CodeBuffer):
     # ----------------------------------------------------------------- mov
     def mov(self, dst, src):
         """mov r/m, r | r, r/m | r, imm (imm64 as movabs) | m, imm32."""
+        sc = src.__class__
+        if dst.__class__ is Reg and dst.gp and sc is Mem and src.label is None \
+                and (src.size is None or src.size == dst.size):
+            code = self._code
+            self._recs.append((len(code), len(self._var), "mov", dst, src))
+            xb, modrm, tail, _ = src._enc or src.encoding()
+            rex = dst.w | dst.rex_r | xb
+            if rex or dst.force_rex:
+                code.append(0x40 | rex)
+            code.append(0x8A if dst.size == 8 else 0x8B)
+            code.append(modrm | dst.reg_bits)
+            code += tail
+            return
+        if sc is Reg and src.gp and dst.__class__ is Mem and dst.label is None \
+                and (dst.size is None or dst.size == src.size):
+            code = self._code
+            self._recs.append((len(code), len(self._var), "mov", dst, src))
+            xb, modrm, tail, _ = dst._enc or dst.encoding()
+            rex = src.w | src.rex_r | xb
+            if rex or src.force_rex:
+                code.append(0x40 | rex)
+            code.append(0x88 if src.size == 8 else 0x89)
+            code.append(modrm | src.reg_bits)
+            code += tail
+            return
         if dst.__class__ is Reg and src.__class__ is Reg:
             size = dst.size
             if src.size != size or size == 16 or dst is RIP or src is RIP:

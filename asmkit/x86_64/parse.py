@@ -182,7 +182,7 @@ def parse_into(b: Builder, text: str) -> Builder:
 
 
 def _statement(b, stmt, table, arity, operand):
-    while True:
+    while ":" in stmt:
         head, sep, rest = stmt.partition(":")
         if not sep or not _is_ident(head.strip()) or "[" in head:
             break
@@ -190,7 +190,9 @@ def _statement(b, stmt, table, arity, operand):
         stmt = rest.strip()
         if not stmt:
             return
-    mnem, _, rest = stmt.replace("\t", " ").partition(" ")
+    if "\t" in stmt:
+        stmt = stmt.replace("\t", " ")
+    mnem, _, rest = stmt.partition(" ")
     mnem = mnem.lower()
     ops = []
     if rest:

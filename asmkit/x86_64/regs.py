@@ -23,7 +23,7 @@ class Reg:
     """A general register of a given width (8, 16, 32 or 64 bits)."""
 
     __slots__ = ("name", "num", "size", "low", "reg_bits", "rex_r", "rex_x",
-                 "rex_b", "force_rex", "w")
+                 "rex_b", "force_rex", "w", "gp")
 
     def __init__(self, name: str, num: int, size: int):
         self.name = name
@@ -39,6 +39,8 @@ class Reg:
         # numbers mean ah/ch/dh/bh, which asmkit does not provide).
         self.force_rex = size == 8 and 4 <= num <= 7
         self.w = 8 if size == 64 else 0      # REX.W contribution
+        # Usable as an ALU/mov operand (8/32/64-bit general register).
+        self.gp = size in (8, 32, 64) and num >= 0
 
     def __repr__(self) -> str:
         return self.name

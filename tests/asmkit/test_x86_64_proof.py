@@ -10,7 +10,7 @@ def test_proof_has_no_mismatch(x86_proof):
 
 def test_proof_counts_cover_every_form(x86_proof):
     forms = all_forms()
-    assert x86_proof.forms >= len(forms) > 380
+    assert x86_proof.forms >= len(forms) > 360
     # every case of every form reached Keystone, and came back via Capstone
     assert x86_proof.keystone_cases >= sum(len(f.cases()) for f in forms)
     assert x86_proof.roundtrips >= x86_proof.keystone_cases
