@@ -45,7 +45,7 @@ def test_listing_shape():
 
 
 def test_spec_example_round_trips():
-    from tests.vm.test_textasm import SPEC_EXAMPLE
+    from .test_textasm import SPEC_EXAMPLE
     round_trip(assemble(SPEC_EXAMPLE, 'sum.asm'))
 
 
