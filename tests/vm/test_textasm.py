@@ -5,7 +5,7 @@ import pytest
 
 from vm.errors import AsmError, VMError
 from vm.opcodes import BY_NAME, encode
-from vm.textasm import assemble, parse_char, parse_int, parse_string, tokenize
+from vm.textasm import assemble, parse_int, parse_string, tokenize
 
 SPEC_EXAMPLE = """\
 ; sum 1..100 -- comments run from ';' or '#' to the end of the line
