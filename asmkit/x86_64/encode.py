@@ -131,6 +131,53 @@ def format_insn(name, ops) -> str:
     return name + (" " + ", ".join(parts) if parts else "")
 
 
+def _alu_method(k, name):
+    """add/sub/...: the reg,reg and reg,imm8/imm32 cases inline (one call
+    instead of two on the JIT's hot path), everything else via _alu."""
+    op_rr = k << 3 | 1
+    op_acc = k << 3 | 5
+    modrm_digit = 0xC0 | k << 3
+
+    def alu(self, dst, src):
+        if dst.__class__ is Reg and dst.size != 8 and dst.gp:
+            code = self._code
+            sc = src.__class__
+            if sc is Reg and src.size == dst.size:
+                self._recs.append((len(code), len(self._var), name, dst, src))
+                rex = dst.w | src.rex_r | dst.rex_b
+                if rex:
+                    code.append(0x40 | rex)
+                code.append(op_rr)
+                code.append(0xC0 | src.reg_bits | dst.low)
+                return
+            if sc is int and -0x80000000 <= src <= 0x7FFFFFFF:
+                self._recs.append((len(code), len(self._var), name, dst, src))
+                rex = dst.w | dst.rex_b
+                if -128 <= src <= 127:
+                    if rex:
+                        code.append(0x40 | rex)
+                    code.append(0x83)
+                    code.append(modrm_digit | dst.low)
+                    code.append(src & 0xFF)
+                elif dst.num == 0:
+                    if rex:
+                        code.append(0x40 | rex)
+                    code.append(op_acc)
+                    code += _I32(src)
+                else:
+                    if rex:
+                        code.append(0x40 | rex)
+                    code.append(0x81)
+                    code.append(modrm_digit | dst.low)
+                    code += _I32(src)
+                return
+        self._alu(k, name, dst, src)
+
+    alu.__name__ = name if name not in ("and", "or") else name + "_"
+    alu.__doc__ = f"{name} r/m, r | r, r/m | r/m, imm (imm8 when it fits)."
+    return alu
+
+
 class Builder(CodeBuffer):
     """Emit x86-64 instructions by method call; ``finish()`` gives the bytes.
 
@@ -283,14 +330,14 @@ class Builder(CodeBuffer):
         else:
             self._modrm(b"\x81", 8 if size == 64 else 0, k, dst, _I32(v))
 
-    def add(self, dst, src): self._alu(0, "add", dst, src)
-    def or_(self, dst, src): self._alu(1, "or", dst, src)
-    def adc(self, dst, src): self._alu(2, "adc", dst, src)
-    def sbb(self, dst, src): self._alu(3, "sbb", dst, src)
-    def and_(self, dst, src): self._alu(4, "and", dst, src)
-    def sub(self, dst, src): self._alu(5, "sub", dst, src)
-    def xor(self, dst, src): self._alu(6, "xor", dst, src)
-    def cmp(self, dst, src): self._alu(7, "cmp", dst, src)
+    add = _alu_method(0, "add")
+    or_ = _alu_method(1, "or")
+    adc = _alu_method(2, "adc")
+    sbb = _alu_method(3, "sbb")
+    and_ = _alu_method(4, "and")
+    sub = _alu_method(5, "sub")
+    xor = _alu_method(6, "xor")
+    cmp = _alu_method(7, "cmp")
 
     # ----------------------------------------------------------------- mov
     def mov(self, dst, src):
