@@ -89,22 +89,28 @@ def _int(v, what):
 
 # ---- branch fixups ------------------------------------------------------
 
+def _rel(target, pc):
+    """target - pc in 64-bit arithmetic, so ``#0xffff...ffc0`` (how Capstone
+    prints an address below zero) and ``-0x40`` are the same target."""
+    return ((target - pc + (1 << 63)) & 0xFFFFFFFFFFFFFFFF) - (1 << 63)
+
+
 def _patch_b26(code, start, pc, target, word):
-    off = target - pc
+    off = _rel(target, pc)
     if off & 3 or not -(1 << 27) <= off < (1 << 27):
         return False
     code[start:start + 4] = (word | ((off >> 2) & 0x3FFFFFF)).to_bytes(4, "little")
 
 
 def _patch_b19(code, start, pc, target, word):
-    off = target - pc
+    off = _rel(target, pc)
     if off & 3 or not -(1 << 20) <= off < (1 << 20):
         return False
     code[start:start + 4] = (word | (((off >> 2) & 0x7FFFF) << 5)).to_bytes(4, "little")
 
 
 def _patch_b14(code, start, pc, target, word):
-    off = target - pc
+    off = _rel(target, pc)
     if off & 3 or not -(1 << 15) <= off < (1 << 15):
         return False
     code[start:start + 4] = (word | (((off >> 2) & 0x3FFF) << 5)).to_bytes(4, "little")
@@ -115,14 +121,14 @@ def _adr_fields(word, off):
 
 
 def _patch_adr(code, start, pc, target, word):
-    off = target - pc
+    off = _rel(target, pc)
     if not -(1 << 20) <= off < (1 << 20):
         return False
     code[start:start + 4] = _adr_fields(word, off).to_bytes(4, "little")
 
 
 def _patch_adrp(code, start, pc, target, word):
-    off = (target >> 12) - (pc >> 12)
+    off = _rel(target & ~0xFFF, pc & ~0xFFF) >> 12
     if not -(1 << 20) <= off < (1 << 20):
         return False
     code[start:start + 4] = _adr_fields(word, off).to_bytes(4, "little")
@@ -144,13 +150,13 @@ def _relaxable(word, bits):
     skip = (inverted | (2 << 5)).to_bytes(4, "little")   # over the next b
 
     def short(pc, target):
-        off = target - pc
+        off = _rel(target, pc)
         if off & 3 or not -limit <= off < limit:
             return None
         return (word | (((off >> 2) & mask) << 5)).to_bytes(4, "little")
 
     def long(pc, target):
-        off = target - pc - 4
+        off = _rel(target, pc + 4)
         if off & 3 or not -(1 << 27) <= off < (1 << 27):
             return None
         return skip + (0x14000000 | ((off >> 2) & 0x3FFFFFF)).to_bytes(4, "little")

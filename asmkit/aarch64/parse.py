@@ -170,9 +170,10 @@ def parse_line(builder, line):
     mnemonic = parts[0].lower()
     ops = _attach(mnemonic, [_operand(t) for t in _split(parts[1])] if len(parts) > 1 else [])
     if mnemonic.startswith("b.") and mnemonic[2:] in COND:
-        builder.b_cond(mnemonic[2:], *ops)
-        return
-    name = _RENAME.get(mnemonic, mnemonic)
+        ops.insert(0, mnemonic[2:])
+        name = "b_cond"
+    else:
+        name = _RENAME.get(mnemonic, mnemonic)
     method = getattr(Builder, name, None) if not name.startswith("_") else None
     if method is None or name in ("finish", "listing", "label", "bind", "here",
                                   "fixup", "branch", "align", "data", "db",
