@@ -65,15 +65,16 @@ def aarch64_workload(n_blocks):
     """The same shape on AArch64 (if its builder is present)."""
     from asmkit.aarch64.encode import Builder
     from asmkit.aarch64 import regs as R
+    from asmkit.aarch64.operands import mem
     x = R.X
 
     def build():
         b = Builder()
         for _ in range(n_blocks):
             top = b.here()
-            b.ldr(x[0], R.Mem(x[19], 16))
+            b.ldr(x[0], mem(x[19], 16))
             b.add(x[0], x[0], x[1])
-            b.str_(x[0], R.Mem(x[20], 24))
+            b.str(x[0], mem(x[20], 24))
             b.cmp(x[0], 0x100)
             b.sub(x[2], x[2], 1)
             b.mul(x[3], x[4], x[5])

@@ -14,6 +14,8 @@ relaxation also uses); with ``relax=False`` they stay 4 bytes and an
 out-of-range target is a RangeError naming the instruction.
 """
 
+import struct
+
 from ..buffer import AsmError, BranchForms, CodeBuffer, Label
 from . import movimm
 from .operands import (
@@ -25,6 +27,7 @@ from .regs import Reg, WZR, XZR
 __all__ = ["Builder", "AsmError", "OperandError", "NOP"]
 
 NOP = 0xD503201F
+_pack = struct.Struct("<I").pack
 
 BARRIER_OPTIONS = {"oshld": 1, "oshst": 2, "osh": 3, "nshld": 5, "nshst": 6, "nsh": 7,
                    "ishld": 9, "ishst": 10, "ish": 11, "ld": 13, "st": 14, "sy": 15}
@@ -194,8 +197,9 @@ class Builder(CodeBuffer):
         return fill if fill is not None else NOP.to_bytes(4, "little")
 
     def _emit(self, word, name, ops):
-        self._recs.append((len(self._code), len(self._var), name) + ops)
-        self._code += word.to_bytes(4, "little")
+        code = self._code
+        self._recs.append((len(code), len(self._var), name, *ops))
+        code += _pack(word)
 
     def word(self, value):
         """A raw 32-bit instruction word (``.inst``)."""
@@ -207,15 +211,20 @@ class Builder(CodeBuffer):
         bits = _width(rd)
         sf = (bits == 64) << 31
         if src.__class__ is int or isinstance(src, (int, Imm12)):
-            if src.__class__ is not Imm12:
-                if src < 0 and src != -src:
+            if src.__class__ is Imm12:
+                imm, shifted12 = src.imm12, src.shift == 12
+            else:
+                if src < 0:
                     op, src = op ^ 1, -src   # LLVM: add #-n is sub #n
-                src = Imm12.of(src)
+                if src <= 0xFFF:
+                    imm, shifted12 = src, 0
+                else:
+                    src = Imm12.of(src)
+                    imm, shifted12 = src.imm12, src.shift == 12
             d = _rz(rd, bits, "destination") if s else _rs(rd, bits, "destination")
             n = _rs(rn, bits, "first source")
-            word = 0x11000000 | sf | (op << 30) | (s << 29) | ((src.shift == 12) << 22) \
-                | (src.imm12 << 10) | (n << 5) | d
-            return word
+            return 0x11000000 | sf | (op << 30) | (s << 29) | (shifted12 << 22) \
+                | (imm << 10) | (n << 5) | d
         if src.__class__ is Reg:
             uses_sp = rn.is_sp or (rd.is_sp and not s)
             if not uses_sp:

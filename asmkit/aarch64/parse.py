@@ -57,20 +57,16 @@ def _int(text):
 
 def _split(text):
     """Split operands at top-level commas (not inside [...])."""
-    out, depth, cur = [], 0, []
-    for ch in text:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-    last = "".join(cur).strip()
-    if last or out:
-        out.append(last)
+    if "[" not in text:
+        return [t.strip() for t in text.split(",")]
+    head, _, rest = text.partition("[")
+    inner, close, tail = rest.partition("]")
+    if not close:
+        raise ParseError(f"missing ']' in {text!r}")
+    out = [t.strip() for t in head.split(",")[:-1]]
+    tail_parts = tail.split(",")
+    out.append("[" + inner + "]" + tail_parts[0].strip())
+    out += [t.strip() for t in tail_parts[1:]]
     return out
 
 
@@ -155,10 +151,45 @@ def _attach(mnemonic, ops):
     return out
 
 
+_OPS_CACHE = {}
+
+
+def _operands(mnemonic, text):
+    """The operand list of one instruction.  Operand objects are immutable
+    (labels stay names until the Builder resolves them), so the parse of a
+    repeated operand text is reused; the cache is bounded."""
+    key = (mnemonic, text)
+    ops = _OPS_CACHE.get(key)
+    if ops is None:
+        ops = tuple(_attach(mnemonic, [_operand(t) for t in _split(text)] if text else []))
+        if len(_OPS_CACHE) > 8192:
+            _OPS_CACHE.clear()
+        _OPS_CACHE[key] = ops
+    return list(ops)
+
+
+_METHODS = {}
+_NOT_INSTRUCTIONS = {"finish", "listing", "label", "bind", "here", "fixup", "branch",
+                     "align", "data", "db", "get_label", "max_size"}
+
+
+def _methods():
+    """Builder methods that are instructions, by name (built once)."""
+    if not _METHODS:
+        for name in dir(Builder):
+            if not name.startswith("_") and name not in _NOT_INSTRUCTIONS:
+                attr = getattr(Builder, name)
+                if callable(attr):
+                    _METHODS[name] = attr
+    return _METHODS
+
+
 def parse_line(builder, line):
     """Assemble one line (label and/or instruction) into ``builder``."""
-    line = line.split("//", 1)[0].strip()
-    while True:
+    if "/" in line:
+        line = line.split("//", 1)[0]
+    line = line.strip()
+    while ":" in line:
         m = _LABEL.match(line)
         if not m:
             break
@@ -168,16 +199,14 @@ def parse_line(builder, line):
         return
     parts = line.split(None, 1)
     mnemonic = parts[0].lower()
-    ops = _attach(mnemonic, [_operand(t) for t in _split(parts[1])] if len(parts) > 1 else [])
+    ops = _operands(mnemonic, parts[1] if len(parts) > 1 else "")
     if mnemonic.startswith("b.") and mnemonic[2:] in COND:
         ops.insert(0, mnemonic[2:])
         name = "b_cond"
     else:
         name = _RENAME.get(mnemonic, mnemonic)
-    method = getattr(Builder, name, None) if not name.startswith("_") else None
-    if method is None or name in ("finish", "listing", "label", "bind", "here",
-                                  "fixup", "branch", "align", "data", "db",
-                                  "get_label", "max_size"):
+    method = _methods().get(name)
+    if method is None:
         raise ParseError(f"unsupported instruction {mnemonic!r}")
     if not ops and mnemonic in _NO_OPERANDS_DEFAULT:
         ops = list(_NO_OPERANDS_DEFAULT[mnemonic])

@@ -154,4 +154,4 @@ def test_builder_emit_speed_is_about_a_microsecond():
         b.add(x0, x1, 3)
         b.ldr(x2, mem(x1, 16))
     per = (time.perf_counter() - t0) / 10000
-    assert per < 20e-6     # generous bound for loaded CI machines; see bench_asm.py
+    assert per < 60e-6     # generous: loaded CI machines, qemu (~10x); see bench_asm.py
