@@ -465,9 +465,12 @@ def _alu_args(rng, name, bits, srcs, s):
         first = [_reg(rng, bits, rd31), _reg(rng, bits, rn31)]
     if srcs == "imm" and name in ("add", "adds", "sub", "subs", "cmp", "cmn"):
         v = rng.randrange(0x1000)
-        if rng.random() < 0.3:
+        r = rng.random()
+        if r < 0.25:
             return first + [Imm12(v, 12)]
-        return first + [-v if rng.random() < 0.2 and v else v]
+        if r < 0.35:    # -(n << 12): LLVM's sub #n, lsl #12
+            return first + [-(max(v, 1) << 12)]
+        return first + [-v if r < 0.5 and v else v]
     if srcs == "imm" and name in _LOGIC or name == "tst" and srcs == "imm":
         while True:
             v = rng.getrandbits(bits) if rng.random() < 0.2 else _bitmask(rng, bits)
