@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from asmkit.memory import CodeArena
+from asmkit.memory import ArenaExhausted, CodeArena
 
 
 class CacheFull(Exception):
@@ -34,6 +34,7 @@ class Region:
     functions: list[int] = field(default_factory=list)
     placed: list[Placed] = field(default_factory=list)
     last_used: int = 0
+    blob: object = None
 
     @property
     def size(self) -> int:
@@ -44,9 +45,7 @@ class CodeCache:
     def __init__(self, capacity: int, runtime_code: bytes, on_change=None):
         # the runtime routines live in their own permanent arena
         self.runtime_arena = CodeArena(max(len(runtime_code), 1))
-        blob = self.runtime_arena.alloc(len(runtime_code))
-        self.runtime_arena.write(blob, runtime_code)
-        self.runtime_address = blob.address
+        self.runtime_address = self.runtime_arena.load(runtime_code).address
         self.arena = CodeArena(capacity) if capacity > 0 else None
         self.capacity = capacity
         self.regions: list[Region] = []
@@ -59,9 +58,9 @@ class CodeCache:
 
     def mappings(self):
         """(address, size) of the executable memory, for an emulator."""
-        out = [(self.runtime_arena.address, self.runtime_arena.size)]
+        out = [(self.runtime_arena.base, self.runtime_arena.size)]
         if self.arena is not None:
-            out.append((self.arena.address, self.arena.size))
+            out.append((self.arena.base, self.arena.size))
         return out
 
     def touch(self, region: Region):
@@ -74,27 +73,38 @@ class CodeCache:
         self.regions.append(region)
         return region
 
-    def place(self, region: Region, code, evict) -> Placed:
-        """Put one function's code in the cache, evicting least recently
-        used regions (never `region` itself) through `evict(region)`."""
-        size = len(code.code)
-        if self.arena is None or size > self.capacity:
+    def place(self, region: Region, codes: list, evict) -> list[Placed]:
+        """Put a region's functions in the cache as one blob (each function
+        16-byte aligned), evicting least recently used regions (never
+        `region` itself) through `evict(region)`."""
+        offsets, image = [], bytearray()
+        for code in codes:
+            image += bytes(-len(image) % 16)
+            offsets.append(len(image))
+            image += code.code
+        size = len(image)
+        if self.arena is None or size > self.arena.size:
             raise CacheFull(f'{size} bytes do not fit a {self.capacity}-byte code cache')
         while True:
-            blob = self.arena.try_alloc(size)
-            if blob is not None:
+            try:
+                blob = self.arena.load(bytes(image))
                 break
-            victims = [r for r in self.regions if r is not region and r.placed]
-            if not victims:
-                raise CacheFull(f'{size} bytes do not fit the {self.capacity}-byte code cache')
-            evict(min(victims, key=lambda r: r.last_used))
-        self.arena.write(blob, code.code)
+            except ArenaExhausted:
+                victims = [r for r in self.regions if r is not region and r.placed]
+                if not victims:
+                    raise CacheFull(f'{size} bytes do not fit the {self.capacity}-byte '
+                                    'code cache') from None
+                evict(min(victims, key=lambda r: r.last_used))
         self.on_change(blob.address, size)
-        placed = Placed(code, blob.address, blob, region)
-        region.placed.append(placed)
-        i = bisect.bisect(self._starts, blob.address)
-        self._starts.insert(i, blob.address)
-        self._placed.insert(i, placed)
+        region.blob = blob
+        placed = []
+        for code, off in zip(codes, offsets):
+            p = Placed(code, blob.address + off, blob, region)
+            placed.append(p)
+            region.placed.append(p)
+            i = bisect.bisect(self._starts, p.address)
+            self._starts.insert(i, p.address)
+            self._placed.insert(i, p)
         self.bytes_placed += size
         return placed
 
@@ -103,8 +113,10 @@ class CodeCache:
             i = bisect.bisect_left(self._starts, p.address)
             del self._starts[i]
             del self._placed[i]
-            self.arena.free(p.blob)
-            self.on_change(p.address, len(p.code.code))
+        if region.blob is not None:
+            self.on_change(region.blob.address, region.blob.span)
+            self.arena.free(region.blob)
+            region.blob = None
         region.placed.clear()
         self.regions.remove(region)
         self.evictions += 1

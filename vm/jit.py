@@ -244,31 +244,38 @@ class Tiering:
     # -- compiling ---------------------------------------------------------------
     def compile(self, fidx: int, why: str):
         """Compile fidx and every function it can reach that is not compiled."""
-        from .codecache import CacheFull
         todo = self._reachable_uncompiled(fidx)
+        t0 = time.perf_counter_ns()
+        codes = [self.target.compile_function(self.program, k) for k in todo]
+        dt = time.perf_counter_ns() - t0
         region = self.cache.new_region()
-        for k in todo:
-            f = self.program.functions[k]
-            t0 = time.perf_counter_ns()
-            code = self.target.compile_function(self.program, k)
-            try:
-                placed = self.cache.place(region, code, self._evict)
-            except CacheFull as e:
-                self.say(f'fallback: {f.name} stays interpreted ({e})')
-                self.calls[k] = 0
-                continue
-            dt = time.perf_counter_ns() - t0
-            self.compile_ns += dt
+        placed = self._place(region, codes) or (self._place(region, codes[:1]) if len(codes) > 1 else [])
+        for code in codes[len(placed):]:
+            self.say(f'fallback: {self.program.functions[code.func_index].name} stays '
+                     f'interpreted (does not fit the {self.config.code_cache}-byte code cache)')
+            self.calls[code.func_index] = 0
+        if not placed:
+            self.cache.regions.remove(region)
+            return
+        self.compile_ns += dt
+        for code, p in zip(codes, placed):
+            k = code.func_index
             self.compiled_ops += code.ops
             self.compilations += 1
             region.functions.append(k)
-            self.entry_of[k] = placed
+            self.entry_of[k] = p
             self.runners[k] = self._make_runner(k)
-            self.state.set_function(k, placed.address + code.entry)
-            self.say(f'compiled {f.name} ({why}): {code.ops} ops -> {len(code.code)} bytes '
-                     f'at {placed.address:#x}, {dt / 1000:.0f} us')
-        if not region.placed:
-            self.cache.regions.remove(region)
+            self.state.set_function(k, p.address + code.entry)
+            self.say(f'compiled {self.program.functions[k].name} ({why}): {code.ops} ops -> '
+                     f'{len(code.code)} bytes at {p.address:#x}, '
+                     f'{dt / 1000 * code.ops / max(1, sum(c.ops for c in codes)):.0f} us')
+
+    def _place(self, region, codes) -> list:
+        from .codecache import CacheFull
+        try:
+            return self.cache.place(region, codes, self._evict)
+        except CacheFull:
+            return []
 
     def _reachable_uncompiled(self, fidx: int) -> list[int]:
         seen, order, work = {fidx}, [], [fidx]
