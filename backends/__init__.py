@@ -1,13 +1,16 @@
-"""Code generators, one per architecture, found through the `jitvm.backends`
-entry-point group (so a third-party package can add one) and chosen by the
-host's architecture at run time."""
+"""Code generators, one per architecture, chosen by the host's architecture
+at run time. The built-in ones are listed here; a third-party package adds
+one through the `jitvm.backends` entry-point group (name -> a Target), which
+is only scanned when the name is not built in, to keep start-up fast."""
 from __future__ import annotations
 
+import importlib
 import platform
-from importlib.metadata import entry_points
 
 ALIASES = {'x86-64': 'x86_64', 'amd64': 'x86_64', 'x64': 'x86_64',
            'arm64': 'aarch64', 'a64': 'aarch64'}
+BUILTIN = {'x86_64': 'backends.x86_64'}
+ENTRY_POINT_GROUP = 'jitvm.backends'
 
 
 def host_arch() -> str:
@@ -16,13 +19,18 @@ def host_arch() -> str:
 
 
 def available() -> dict:
-    """name -> entry point of every registered backend."""
-    return {ep.name: ep for ep in entry_points(group='jitvm.backends')}
+    """name -> where its Target comes from (a module path or an entry point)."""
+    from importlib.metadata import entry_points
+    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    found.update(BUILTIN)
+    return found
 
 
 def load_backend(name: str):
-    """The Target of the named backend, or None if none is registered."""
+    """The Target of the named backend, or None if there is none."""
     name = ALIASES.get(name.lower(), name.lower())
+    if name in BUILTIN:
+        return importlib.import_module(BUILTIN[name]).TARGET
     ep = available().get(name)
     if ep is None:
         return None

@@ -11,7 +11,7 @@ Register roles (the Python/native seam is described in backends/abi.py):
 """
 from __future__ import annotations
 
-from asmkit.x86_64 import Builder, byte, qword
+from asmkit.x86_64 import Builder, Mem, byte, qword
 from asmkit.x86_64.regs import REGS
 
 from .. import abi
@@ -33,6 +33,19 @@ FIELD = {name: qword[r13 + off] for name, off in abi.OFF.items()}
 MASK = (1 << 64) - 1
 CC = {'EQ': 'e', 'NE': 'ne', 'LT': 'l', 'LE': 'le', 'GT': 'g', 'GE': 'ge'}
 NEGATE = {'e': 'ne', 'ne': 'e', 'l': 'ge', 'ge': 'l', 'le': 'g', 'g': 'le'}
+
+
+_MEMS: dict = {}
+
+
+def _at(base, disp: int = 0, index=None):
+    """qword [base + index*8 + disp], built once and reused (a Mem caches
+    its own encoding, so reuse also skips re-encoding the address)."""
+    key = (base, disp, index)
+    m = _MEMS.get(key)
+    if m is None:
+        m = _MEMS[key] = Mem(base, index, 8 if index is not None else 1, disp, 64)
+    return m
 
 
 def _wrap(x: int) -> int:
@@ -63,7 +76,7 @@ class X86Lowering(Lowering):
 
     # -- operands -----------------------------------------------------------
     def home(self, j: int):
-        return qword[rbx + self.slot_offset(j)]
+        return _at(rbx, self.slot_offset(j))
 
     def operand(self, e, allow_imm=True, scratch=rax):
         """e as a source operand: register, imm32, or its home slot."""
@@ -118,7 +131,7 @@ class X86Lowering(Lowering):
             if f.nlocals <= 16:
                 b.xor(eax, eax)
                 for i in range(f.nargs, f.nslots):
-                    b.mov(qword[rbx + 8 * i], rax)
+                    b.mov(_at(rbx, 8 * i), rax)
             else:
                 b.lea(rdi, qword[rbx + 8 * f.nargs])
                 b.mov(ecx, f.nlocals)
@@ -346,22 +359,22 @@ class X86Lowering(Lowering):
     # -- memory and locals -------------------------------------------------------
     def op_LOAD(self, ins):
         r = self.alloc()
-        self.b.mov(r, qword[r12 + 8 * ins.arg])
+        self.b.mov(r, _at(r12, 8 * ins.arg))
         self.push(('r', r))
 
     def op_STORE(self, ins):
         e = self.pop()
-        self.store(qword[r12 + 8 * ins.arg], e)
+        self.store(_at(r12, 8 * ins.arg), e)
         self.release(e)
 
     def op_LLOAD(self, ins):
         r = self.alloc()
-        self.b.mov(r, qword[rbx + 8 * ins.arg])
+        self.b.mov(r, _at(rbx, 8 * ins.arg))
         self.push(('r', r))
 
     def op_LSTORE(self, ins):
         e = self.pop()
-        self.store(qword[rbx + 8 * ins.arg], e)
+        self.store(_at(rbx, 8 * ins.arg), e)
         self.release(e)
 
     def _checked_address(self, ins):
@@ -372,13 +385,13 @@ class X86Lowering(Lowering):
 
     def op_LOADI(self, ins):
         a = self._checked_address(ins)
-        self.b.mov(a, qword[r12 + a * 8])
+        self.b.mov(a, _at(r12, 0, a))
         self.push(('r', a))
 
     def op_STOREI(self, ins):
         e = self.pop()
         a = self._checked_address(ins)
-        self.store(qword[r12 + a * 8], e)
+        self.store(_at(r12, 0, a), e)
         self.release(e)
         self.free.append(a)
 
@@ -424,14 +437,14 @@ class X86Lowering(Lowering):
         delta = 8 * (self.nslots + h - n)
         frame = 8 * (callee.nslots + self.program.facts[ins.arg].max_height)
         no_room = b.label()
-        b.lea(rax, qword[rbx + (delta + frame)])
+        b.lea(rax, _at(rbx, delta + frame))
         b.cmp(rax, FIELD['vstack_end'])
         b.j('a', no_room)
         b.sub(r14, 1)
         b.j('s', self.trap('call stack overflow', ins.offset))
         if delta:
             b.add(rbx, delta)
-        b.call(qword[r13 + (abi.FUNC_TABLE + 8 * ins.arg)])
+        b.call(_at(r13, abi.FUNC_TABLE + 8 * ins.arg))
         back = b.here()
         self.return_labels.append((back, ins.offset, delta, h))
         if delta:
@@ -453,7 +466,7 @@ class X86Lowering(Lowering):
 
     def op_RET(self, ins):
         e = self.pop()
-        self.store(qword[rbx], e)
+        self.store(_at(rbx), e)
         self.release(e)
         self.b.ret()
 
