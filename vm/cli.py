@@ -109,7 +109,10 @@ def main(argv=None) -> int:
     except click.exceptions.Exit as e:
         code = e.exit_code
     except click.ClickException as e:
-        click.echo(f'error: {e.format_message()}', err=True)
+        message = e.format_message()
+        if '\n' in message:        # click's "no arguments: here is the help"
+            message = 'missing command (asm, dis or run); see jitvm --help'
+        click.echo(f'error: {message}', err=True)
         code = EXIT_BAD_INPUT
     except (click.exceptions.Abort, KeyboardInterrupt):
         _flush_stdout()
