@@ -44,11 +44,12 @@ common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, Health
 @pytest.fixture(scope='module', autouse=True)
 def report_counts(request):
     yield
-    reporter = request.config.pluginmanager.get_plugin('terminalreporter')
     line = 'property examples run: ' + ', '.join(f'{k} {COUNTS[k]}' for k in EXAMPLES) + \
            f' (total {sum(COUNTS.values())})'
-    if reporter is not None:
-        reporter.write_line('\n' + line)
+    capture = request.config.pluginmanager.get_plugin('capturemanager')
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            print('\n' + line)
     else:
         print(line)
 
