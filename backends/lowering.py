@@ -33,12 +33,38 @@ class CompiledCode:
     ops: int = 0                                  # bytecode instructions compiled
 
 
+def promotion_candidates(program, fidx: int, facts, limit: int) -> list[tuple[str, int]]:
+    """The variables worth keeping in registers for a whole function, most
+    used first: locals ('L', i) and, when the function has no LOADI/STOREI
+    (which could alias them), memory cells named by LOAD/STORE ('M', addr).
+    Uses inside loops weigh 8x per nesting level (loops found from the
+    backward jumps, by bytecode range)."""
+    instrs = [ins for ins in facts.instrs if ins.offset in facts.heights]
+    loops = [(ins.target, ins.offset) for ins in instrs
+             if ins.op.mnemonic in ('JMP', 'JZ', 'JNZ') and ins.target <= ins.offset]
+    indirect = any(ins.op.mnemonic in ('LOADI', 'STOREI') for ins in instrs)
+    weight: dict[tuple[str, int], int] = {}
+    for ins in instrs:
+        m = ins.op.mnemonic
+        if m in ('LLOAD', 'LSTORE'):
+            var = ('L', ins.arg)
+        elif m in ('LOAD', 'STORE') and not indirect:
+            var = ('M', ins.arg)
+        else:
+            continue
+        depth = sum(1 for head, tail in loops if head <= ins.offset <= tail)
+        weight[var] = weight.get(var, 0) + 8 ** min(depth, 6)
+    ranked = sorted(weight, key=lambda v: (-weight[v], v))
+    return ranked[:limit]
+
+
 class Lowering:
     """Walks one function; subclasses emit. `regs` is the allocatable pool."""
 
     regs: tuple = ()
 
     def __init__(self, program, fidx: int, facts, builder):
+        self.plan(program, fidx, facts)
         self.program = program
         self.fidx = fidx
         self.func = program.functions[fidx]
@@ -140,7 +166,7 @@ class Lowering:
                 self.reset(self.heights[pc])
                 b.bind(self.label_at(pc))
                 if pc in headers:
-                    self.osr_labels[pc] = self.label_at(pc)
+                    self.osr_labels[pc] = self.osr_entry(pc)
                     self.loop_check(pc)
             elif prev_flow in (JUMP, RETURN, HALT):
                 # unreachable fall-through position: cannot happen in verified code
@@ -176,6 +202,13 @@ class Lowering:
         return cc
 
     # -- what a target provides ---------------------------------------------
+    def plan(self, program, fidx, facts):
+        """Choose register roles for this function (before anything else)."""
+
+    def osr_entry(self, pc):
+        """The label where the interpreter enters the loop at header pc."""
+        return self.label_at(pc)
+
     def prologue(self): raise NotImplementedError
     def loop_check(self, pc): raise NotImplementedError
     def epilogue_stubs(self): raise NotImplementedError

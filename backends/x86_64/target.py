@@ -11,11 +11,11 @@ Register roles (the Python/native seam is described in backends/abi.py):
 """
 from __future__ import annotations
 
-from asmkit.x86_64 import Builder, Mem, byte, qword
+from asmkit.x86_64 import Builder, Mem
 from asmkit.x86_64.regs import REGS
 
 from .. import abi
-from ..lowering import CompiledCode, Lowering
+from ..lowering import CompiledCode, Lowering, promotion_candidates
 from ..target import Target
 
 R = REGS
@@ -29,7 +29,7 @@ REG32 = {R[n]: R[m] for n, m in [('rsi', 'esi'), ('rdi', 'edi'), ('rbp', 'ebp'),
                                  ('r10', 'r10d'), ('r11', 'r11d'), ('r15', 'r15d')]}
 
 BASE, MEM, STATE, BUDGET = rbx, r12, r13, r14
-FIELD = {name: qword[r13 + off] for name, off in abi.OFF.items()}
+FIELD = {name: Mem(r13, None, 1, off, 64) for name, off in abi.OFF.items()}
 MASK = (1 << 64) - 1
 CC = {'EQ': 'e', 'NE': 'ne', 'LT': 'l', 'LE': 'le', 'GT': 'g', 'GE': 'ge'}
 NEGATE = {'e': 'ne', 'ne': 'e', 'l': 'ge', 'ge': 'l', 'le': 'g', 'g': 'le'}
@@ -46,6 +46,10 @@ def _at(base, disp: int = 0, index=None):
     if m is None:
         m = _MEMS[key] = Mem(base, index, 8 if index is not None else 1, disp, 64)
     return m
+
+
+def _byte(base, index=None):
+    return Mem(base, index, 1, 0, 8)
 
 
 def _wrap(x: int) -> int:
@@ -71,8 +75,61 @@ def _fold(m: str, a: int, b: int):
     return None
 
 
+POOL = (rbp, r15, r11, r10, r9, r8, rdi, rsi)
+MAX_PROMOTED = 5          # keep at least three registers for operand values
+
+
 class X86Lowering(Lowering):
-    regs = (rbp, r15, r11, r10, r9, r8, rdi, rsi)
+    regs = POOL
+
+    def plan(self, program, fidx, facts):
+        """Give the most used locals / memory cells registers of their own
+        for the whole function (entries ('p', reg) read them in place)."""
+        chosen = promotion_candidates(program, fidx, facts, MAX_PROMOTED)
+        self.promoted = {var: reg for var, reg in zip(chosen, POOL)}
+        self.regs = POOL[len(chosen):]
+
+    def var_home(self, var):
+        kind, n = var
+        return _at(rbx, 8 * n) if kind == 'L' else _at(r12, 8 * n)
+
+    def sync_out(self, cells_only=False):
+        """Promoted variables to memory (before calls, prints, RET)."""
+        for var, reg in self.promoted.items():
+            if not cells_only or var[0] == 'M':
+                self.b.mov(self.var_home(var), reg)
+
+    def sync_in(self):
+        """Promoted variables from memory (entry, OSR, after calls/prints)."""
+        for var, reg in self.promoted.items():
+            self.b.mov(reg, self.var_home(var))
+
+    def osr_entry(self, pc):
+        if not self.promoted:
+            return self.label_at(pc)
+        lab = self.b.label(f'osr{pc}')
+        self.osr_stubs = getattr(self, 'osr_stubs', [])
+        self.osr_stubs.append((lab, pc))
+        return lab
+
+    def read_var(self, var):
+        self.push(('p', self.promoted[var]))
+
+    def write_var(self, var, e):
+        """var = e, for a promoted var: first copy out any stack entry that
+        still reads the old value in place."""
+        reg = self.promoted[var]
+        for j, x in enumerate(self.stack):
+            if x[0] == 'p' and x[1] is reg:
+                r = self.alloc()
+                self.b.mov(r, reg)
+                self.stack[j] = ('r', r)
+        kind = e[0]
+        if kind == 's':
+            self.b.mov(reg, self.home(e[1]))
+        elif e[1] is not reg:
+            self.b.mov(reg, e[1])
+        self.release(e)
 
     # -- operands -----------------------------------------------------------
     def home(self, j: int):
@@ -81,7 +138,7 @@ class X86Lowering(Lowering):
     def operand(self, e, allow_imm=True, scratch=rax):
         """e as a source operand: register, imm32, or its home slot."""
         kind = e[0]
-        if kind == 'r':
+        if kind == 'r' or kind == 'p':
             return e[1]
         if kind == 's':
             return self.home(e[1])
@@ -92,7 +149,7 @@ class X86Lowering(Lowering):
 
     def load(self, reg, e, j):
         kind = e[0]
-        if kind == 'r':
+        if kind == 'r' or kind == 'p':
             if e[1] is not reg:
                 self.b.mov(reg, e[1])
         elif kind == 's':
@@ -103,7 +160,7 @@ class X86Lowering(Lowering):
     def store(self, dst, e):
         """Store entry e to the memory operand dst."""
         kind = e[0]
-        if kind == 'r':
+        if kind == 'r' or kind == 'p':
             self.b.mov(dst, e[1])
         elif kind == 'i' and _fits32(e[1]):
             self.b.mov(dst, e[1])
@@ -133,14 +190,15 @@ class X86Lowering(Lowering):
                 for i in range(f.nargs, f.nslots):
                     b.mov(_at(rbx, 8 * i), rax)
             else:
-                b.lea(rdi, qword[rbx + 8 * f.nargs])
+                b.lea(rdi, _at(rbx, 8 * f.nargs))
                 b.mov(ecx, f.nlocals)
                 b.xor(eax, eax)
                 top = b.here()
-                b.mov(qword[rdi], rax)
+                b.mov(_at(rdi), rax)
                 b.add(rdi, 8)
                 b.sub(rcx, 1)
                 b.j('ne', top)
+        self.sync_in()
 
     def loop_check(self, pc):
         self.b.cmp(FIELD['flag'], 0)
@@ -148,6 +206,10 @@ class X86Lowering(Lowering):
 
     def epilogue_stubs(self):
         b = self.b
+        for lab, pc in getattr(self, 'osr_stubs', ()):
+            b.bind(lab)
+            self.sync_in()
+            b.jmp(self.label_at(pc))
         b.bind(self.stop)
         b.mov(eax, abi.EXIT_STOP)
         b.jmp(FIELD['rt_exit'])
@@ -174,7 +236,7 @@ class X86Lowering(Lowering):
 
     def copy_of(self, e):
         """A second, independent entry with e's value."""
-        if e[0] == 'i':
+        if e[0] == 'i' or e[0] == 'p':
             return e
         r = self.alloc()
         self.b.mov(r, e[1] if e[0] == 'r' else self.home(e[1]))
@@ -339,17 +401,24 @@ class X86Lowering(Lowering):
                  'GT': a > e_b[1], 'GE': a >= e_b[1]}[m]
             self.push(('i', int(v)))
             return
-        a = self.pop_reg()
-        self.b.cmp(a, self.operand(e_b))
-        self.release(e_b)
         cc = CC[m]
         nxt = self.next_ins
         if nxt is not None and nxt.op.mnemonic in ('JZ', 'JNZ'):
             # fuse with the branch: flags are consumed directly
-            self.free.append(a)
+            e_a = self.pop()
+            if e_a[0] == 'i' or (e_a[0] == 's' and e_b[0] == 's'):
+                a = self.alloc()
+                self.load(a, e_a, len(self.stack))
+                e_a = ('r', a)
+            self.b.cmp(self.operand(e_a), self.operand(e_b))
+            self.release(e_a)
+            self.release(e_b)
             self.flush()                         # movs only: flags survive
             self.fused = (cc if nxt.op.mnemonic == 'JNZ' else NEGATE[cc])
             return
+        a = self.pop_reg()
+        self.b.cmp(a, self.operand(e_b))
+        self.release(e_b)
         self.b.set(cc, REG8[a])
         self.b.movzx(REG32[a], REG8[a])
         self.push(('r', a))
@@ -357,25 +426,33 @@ class X86Lowering(Lowering):
     op_EQ = op_NE = op_LT = op_LE = op_GT = op_GE = _compare
 
     # -- memory and locals -------------------------------------------------------
+    def _read(self, var, mem):
+        if var in self.promoted:
+            self.read_var(var)
+        else:
+            r = self.alloc()
+            self.b.mov(r, mem)
+            self.push(('r', r))
+
+    def _write(self, var, mem):
+        e = self.pop()
+        if var in self.promoted:
+            self.write_var(var, e)
+        else:
+            self.store(mem, e)
+            self.release(e)
+
     def op_LOAD(self, ins):
-        r = self.alloc()
-        self.b.mov(r, _at(r12, 8 * ins.arg))
-        self.push(('r', r))
+        self._read(('M', ins.arg), _at(r12, 8 * ins.arg))
 
     def op_STORE(self, ins):
-        e = self.pop()
-        self.store(_at(r12, 8 * ins.arg), e)
-        self.release(e)
+        self._write(('M', ins.arg), _at(r12, 8 * ins.arg))
 
     def op_LLOAD(self, ins):
-        r = self.alloc()
-        self.b.mov(r, _at(rbx, 8 * ins.arg))
-        self.push(('r', r))
+        self._read(('L', ins.arg), _at(rbx, 8 * ins.arg))
 
     def op_LSTORE(self, ins):
-        e = self.pop()
-        self.store(_at(rbx, 8 * ins.arg), e)
-        self.release(e)
+        self._write(('L', ins.arg), _at(rbx, 8 * ins.arg))
 
     def _checked_address(self, ins):
         a = self.pop_reg()
@@ -413,11 +490,10 @@ class X86Lowering(Lowering):
             if bool(e[1]) == jump_if_nonzero:
                 b.jmp(self.label_at(ins.target))
             return
+        self.flush()
         if e[0] == 's':
-            self.flush()
             b.cmp(self.home(e[1]), 0)
         else:
-            self.flush()
             b.test(e[1], e[1])
             self.release(e)
         b.j('ne' if jump_if_nonzero else 'e', self.label_at(ins.target))
@@ -434,6 +510,7 @@ class X86Lowering(Lowering):
         n = callee.nargs
         h = len(self.stack)
         self.flush()
+        self.sync_out()
         delta = 8 * (self.nslots + h - n)
         frame = 8 * (callee.nslots + self.program.facts[ins.arg].max_height)
         no_room = b.label()
@@ -450,6 +527,7 @@ class X86Lowering(Lowering):
         if delta:
             b.sub(rbx, delta)
         b.add(r14, 1)
+        self.sync_in()
 
         def cold(delta=delta, pc=ins.offset, h=h):
             # not enough value stack: leave exactly as a call to code that
@@ -466,6 +544,7 @@ class X86Lowering(Lowering):
 
     def op_RET(self, ins):
         e = self.pop()
+        self.sync_out(cells_only=True)
         self.store(_at(rbx), e)
         self.release(e)
         self.b.ret()
@@ -484,8 +563,10 @@ class X86Lowering(Lowering):
         self.flush()
         self.load(rax, e, len(self.stack))
         self.release(e)
+        self.sync_out()
         self.b.call(FIELD[routine])
         self.free = list(self.regs)
+        self.sync_in()
 
     def op_PRINT(self, ins):
         self._print('rt_print')
@@ -542,7 +623,7 @@ def runtime_routines():
 
     def yield_to_host(routine_label):
         b.mov(FIELD['yield_value'], rax)
-        b.lea(rcx, qword[R['rip'] + routine_label])
+        b.lea(rcx, Mem(R['rip'], None, 1, 0, 64, routine_label))
         b.mov(FIELD['yield_routine'], rcx)
         b.mov(FIELD['yield_sp'], rsp)
         b.mov(FIELD['yield_base'], rbx)
@@ -554,7 +635,7 @@ def runtime_routines():
     names['print'] = p = b.here('print')
     full = b.label()
     b.mov(rcx, FIELD['out_len'])
-    b.lea(rdx, qword[rcx + abi.PRINT_ROOM])
+    b.lea(rdx, _at(rcx, abi.PRINT_ROOM))
     b.cmp(rdx, FIELD['out_cap'])
     b.j('a', full)
     b.mov(rdi, FIELD['out_ptr'])
@@ -563,11 +644,11 @@ def runtime_routines():
     positive = b.label()
     b.test(rsi, rsi)
     b.j('ns', positive)
-    b.mov(byte[rdi], ord('-'))
+    b.mov(_byte(rdi), ord('-'))
     b.add(rdi, 1)
     b.neg(rsi)                 # INT64_MIN stays 2^63 as unsigned: fine for div
     b.bind(positive)
-    b.lea(r8, qword[rsp - 1])  # digits go backwards into the red zone
+    b.lea(r8, _at(rsp, -1))  # digits go backwards into the red zone
     b.mov(r9, r8)
     b.mov(rax, rsi)
     b.mov(ecx, 10)
@@ -575,18 +656,18 @@ def runtime_routines():
     b.xor(edx, edx)
     b.div(rcx)
     b.add(dl, ord('0'))
-    b.mov(byte[r8], dl)
+    b.mov(_byte(r8), dl)
     b.sub(r8, 1)
     b.test(rax, rax)
     b.j('ne', digit)
     copy = b.here()
     b.add(r8, 1)
-    b.mov(dl, byte[r8])
-    b.mov(byte[rdi], dl)
+    b.mov(dl, _byte(r8))
+    b.mov(_byte(rdi), dl)
     b.add(rdi, 1)
     b.cmp(r8, r9)
     b.j('ne', copy)
-    b.mov(byte[rdi], 10)
+    b.mov(_byte(rdi), 10)
     b.add(rdi, 1)
     b.sub(rdi, FIELD['out_ptr'])
     b.mov(FIELD['out_len'], rdi)
@@ -597,11 +678,11 @@ def runtime_routines():
     names['printc'] = pc_ = b.here('printc')
     full = b.label()
     b.mov(rcx, FIELD['out_len'])
-    b.lea(rdx, qword[rcx + 1])
+    b.lea(rdx, _at(rcx, 1))
     b.cmp(rdx, FIELD['out_cap'])
     b.j('a', full)
     b.mov(rdi, FIELD['out_ptr'])
-    b.mov(byte[rdi + rcx], al)
+    b.mov(_byte(rdi, rcx), al)
     b.mov(FIELD['out_len'], rdx)
     b.ret()
     b.bind(full)
