@@ -1,9 +1,17 @@
 """Arch-neutral code buffer: bytes, labels, fixups, relaxable branches, listing.
 
 An architecture's Builder subclasses :class:`CodeBuffer` and appends encoded
-bytes to ``self._code`` directly (the hot path), noting each instruction with
-``self._recs.append((len(self._code) before, len(self._var), name, *ops))``
-so a listing can be produced later without formatting text on the hot path.
+bytes to ``self._code`` directly (the hot path), noting each instruction in
+``self._recs`` so a listing can be produced later without formatting text on
+the hot path.  A record is one of two shapes:
+
+* ``(raw pos, nvar, name, *ops)``: ``len(self._code)`` and
+  ``len(self._var)`` before the instruction;
+* ``(encoded bytes, name, *ops)``: an instruction of fixed bytes that
+  needs no fixup.  It carries no position, so one shared tuple can be
+  appended every time the same instruction is emitted (no allocation);
+  its position is where the next record starts minus its length, which
+  :meth:`CodeBuffer._record_starts` works out backwards from the end.
 
 Positions recorded while emitting are *raw* positions: offsets into
 ``_code``, which holds every fixed-size byte.  Variable-size items (relaxable
@@ -15,6 +23,8 @@ items came before it" (``nvar``) maps to a final offset:
 """
 
 from __future__ import annotations
+
+from itertools import accumulate
 
 __all__ = [
     "AsmError", "LabelError", "RangeError", "Label", "BranchForms",
@@ -69,13 +79,16 @@ class BranchForms:
     One object is shared by every branch of a kind: nothing per instruction.
     """
 
-    __slots__ = ("short_size", "long_size", "short", "long")
+    __slots__ = ("short_size", "long_size", "short", "long", "short_range")
 
-    def __init__(self, short_size, long_size, short, long):
+    def __init__(self, short_size, long_size, short, long, short_range=None):
         self.short_size = short_size
         self.long_size = long_size
         self.short = short
         self.long = long
+        # (lo, hi): the short form fits exactly when lo <= target - pc <= hi.
+        # Optional; it lets finish() size branches without encoding them.
+        self.short_range = short_range
 
 
 # Kinds of variable items in CodeBuffer._var (first tuple element after pos).
@@ -98,7 +111,7 @@ class CodeBuffer:
         self._code = bytearray()
         self._var = []        # (raw pos, kind, ...) variable-size items
         self._fixups = []     # (raw pos, nvar, target, patch, arg, rec index)
-        self._recs = []       # (raw pos, nvar, name, *ops) per instruction
+        self._recs = []       # one record per instruction (see above)
         self._labels = {}     # name -> Label (names are unique per buffer)
         self._format = formatter or _default_format
         self.relax = relax
@@ -237,28 +250,29 @@ class CodeBuffer:
             cum = [0]
             out = bytearray(code)
         else:
-            cum = self._sizes(address)
-            out = bytearray()
+            cum, sizes, targets = self._sizes(address)
+            parts = []
             raw_at = 0
             for i, item in enumerate(var):
                 pos = item[0]
-                out += code[raw_at:pos]
-                raw_at = pos
-                start = pos + cum[i]
-                size = cum[i + 1] - cum[i]
+                if pos != raw_at:
+                    parts.append(code[raw_at:pos])
+                    raw_at = pos
                 if item[1] == _ALIGN:
-                    out += self._padding(size, item[3])
+                    parts.append(self._padding(cum[i + 1] - cum[i], item[3]))
                     continue
                 forms = item[3]
-                target = self._target_of(item[2], cum, address, item[4])
-                pc = address + start
-                enc = (forms.short(pc, target) if size == forms.short_size
+                tpos, tnvar = targets[i]
+                target = address + tpos + cum[tnvar]
+                pc = address + pos + cum[i]
+                enc = (forms.short(pc, target) if sizes[i] == forms.short_size
                        else forms.long(pc, target))
                 if enc is None:
                     raise RangeError(f"{self._text(item[4])}: target "
                                      f"{target:#x} out of range")
-                out += enc
-            out += code[raw_at:]
+                parts.append(enc)
+            parts.append(code[raw_at:])
+            out = bytearray(b"".join(parts))
         for pos, nvar, target, patch, arg, rec in self._fixups:
             start = pos + cum[nvar]
             tgt = self._target_of(target, cum, address, rec)
@@ -267,38 +281,74 @@ class CodeBuffer:
                                  f"out of range")
         return out, cum
 
-    def _sizes(self, address: int) -> list:
-        """Cumulative sizes of the variable items, relaxed to a fixpoint.
+    def _sizes(self, address: int):
+        """Sizes of the variable items, relaxed to a fixpoint: (cum table,
+        size per item, (target pos, target nvar) per branch).
 
         Every branch starts short and only ever grows to long, so the loop
-        ends after at most one pass per branch.
+        ends after at most one pass per branch.  A branch's distance is
+        ``target - pc`` with both sides written as raw position + cum[nvar]
+        (an absolute target is ``target - address`` at nvar 0), so only the
+        cum table changes from pass to pass.
         """
         var = self._var
-        long_ = [False] * len(var)
+        sizes = [0] * len(var)
+        targets = [None] * len(var)
+        short = []            # (i, pos, target pos, target nvar, lo, hi, forms)
+        has_align = False
+        for i, item in enumerate(var):
+            if item[1] == _ALIGN:
+                has_align = True
+                continue
+            forms = item[3]
+            sizes[i] = forms.short_size
+            target = item[2]
+            if target.__class__ is Label:
+                if target.pos < 0:
+                    self._target_of(target, None, address, item[4])   # raises
+                tpos, tnvar = target.pos, target.nvar
+            else:
+                tpos, tnvar = target - address, 0
+            targets[i] = (tpos, tnvar)
+            lo, hi = forms.short_range or (None, None)
+            short.append((i, item[0], tpos, tnvar, lo, hi, forms))
+        if not has_align and all(e[4] is not None for e in short):
+            short = _first_pass(short, var, sizes)
         while True:
-            cum = [0]
-            total = 0
-            for i, item in enumerate(var):
-                if item[1] == _ALIGN:
-                    n = item[2]
-                    total += -(address + item[0] + total) % n
+            if has_align:
+                cum = [0]
+                total = 0
+                for i, item in enumerate(var):
+                    if item[1] == _ALIGN:
+                        total += -(address + item[0] + total) % item[2]
+                    else:
+                        total += sizes[i]
+                    cum.append(total)
+            else:
+                cum = list(accumulate(sizes, initial=0))
+            still = []
+            for entry in short:
+                i, pos, tpos, tnvar, lo, hi, forms = entry
+                d = tpos + cum[tnvar] - pos - cum[i]
+                if lo is not None:
+                    if lo <= d <= hi:
+                        still.append(entry)
+                        continue
                 else:
-                    total += item[3].long_size if long_[i] else item[3].short_size
-                cum.append(total)
-            changed = False
-            for i, item in enumerate(var):
-                if item[1] != _BRANCH or long_[i]:
-                    continue
-                target = self._target_of(item[2], cum, address, item[4])
-                if item[3].short(address + item[0] + cum[i], target) is None:
-                    long_[i] = True
-                    changed = True
-            if not changed:
-                return cum
+                    pc = address + pos + cum[i]
+                    if forms.short(pc, pc + d) is not None:
+                        still.append(entry)
+                        continue
+                sizes[i] = forms.long_size
+            if len(still) == len(short):
+                return cum, sizes, targets
+            short = still
 
     # ---------------------------------------------------------------- listing
     def _text(self, rec: int) -> str:
         r = self._recs[rec]
+        if r[0].__class__ is bytes:
+            return self._format(r[1], r[2:])
         name = r[2]
         if name == ".byte":
             return ".byte " + ", ".join(f"{b:#04x}" for b in r[3])
@@ -306,16 +356,64 @@ class CodeBuffer:
             return f".align {r[3]}"
         return self._format(name, r[3:])
 
+    def _record_starts(self):
+        """(raw start, nvar) of every record, walking back from the end: a
+        record's bytes end where the next record's begin."""
+        recs = self._recs
+        out = [None] * len(recs)
+        end, nvar = len(self._code), len(self._var)
+        for i in range(len(recs) - 1, -1, -1):
+            r = recs[i]
+            if r[0].__class__ is bytes:
+                end -= len(r[0])
+            else:
+                end, nvar = r[0], r[1]
+            out[i] = (end, nvar)
+        return out
+
     def listing(self, address: int = 0) -> list:
         """``[(address, bytes, text)]`` per instruction, data run and padding."""
         out, cum = self._layout(address)
-        starts = [r[0] + cum[r[1]] for r in self._recs]
+        starts = [pos + cum[nvar] for pos, nvar in self._record_starts()]
         starts.append(len(out))
         rows = []
         for i in range(len(self._recs)):
             a, b = starts[i], starts[i + 1]
             rows.append((address + a, bytes(out[a:b]), self._text(i)))
         return rows
+
+
+def _first_pass(short, var, sizes):
+    """The first relaxation pass (every branch short) for a buffer without
+    alignment, which also drops the branches that can never become long.
+
+    Without alignment a branch's distance only grows (in magnitude) as
+    other branches grow, and to an absolute target it moves one way, so a
+    branch whose short form fits both when every other branch is short and
+    when every other branch is long fits in every layout the loop can
+    visit.  Branches that do not fit now become long, exactly as the first
+    pass of the loop would make them.  Returns the branches left to check.
+    """
+    grow = [0] * len(var)
+    for entry in short:
+        forms = entry[6]
+        grow[entry[0]] = forms.long_size - forms.short_size
+    most = list(accumulate(grow, initial=0))     # extra size if all long
+    base = list(accumulate(sizes, initial=0))    # sizes are all short now
+    keep = []
+    for entry in short:
+        i, pos, tpos, tnvar, lo, hi, forms = entry
+        d = tpos + base[tnvar] - pos - base[i]
+        if not lo <= d <= hi:
+            sizes[i] = forms.long_size
+            continue
+        if tnvar > i:                 # forward: the branch itself stays short
+            d_long = d + most[tnvar] - most[i + 1]
+        else:
+            d_long = d - (most[i] - most[tnvar])
+        if not lo <= d_long <= hi:
+            keep.append(entry)
+    return keep
 
 
 def _patch_long(code, start, pc, target, forms):

@@ -78,9 +78,9 @@ def _jcc_forms(cc):
 
     def long(pc, target):
         d = target - pc - 6
-        return op32 + _I32(d) if fits_i32(d) else None
+        return op32 + _I32(d) if -0x80000000 <= d <= 0x7FFFFFFF else None
 
-    return BranchForms(2, 6, short, long)
+    return BranchForms(2, 6, short, long, (-126, 129))
 
 
 def _jmp_short(pc, target):
@@ -90,11 +90,11 @@ def _jmp_short(pc, target):
 
 def _jmp_long(pc, target):
     d = target - pc - 5
-    return b"\xe9" + _I32(d) if fits_i32(d) else None
+    return b"\xe9" + _I32(d) if -0x80000000 <= d <= 0x7FFFFFFF else None
 
 
 _JCC = [_jcc_forms(cc) for cc in range(16)]
-_JMP = BranchForms(2, 5, _jmp_short, _jmp_long)
+_JMP = BranchForms(2, 5, _jmp_short, _jmp_long, (-126, 129))
 
 
 def _patch_rel32(code, start, pc, target, length):
@@ -132,45 +132,7 @@ def format_insn(name, ops) -> str:
 
 
 def _alu_method(k, name):
-    """add/sub/...: the reg,reg and reg,imm8/imm32 cases inline (one call
-    instead of two on the JIT's hot path), everything else via _alu."""
-    op_rr = k << 3 | 1
-    op_acc = k << 3 | 5
-    modrm_digit = 0xC0 | k << 3
-
     def alu(self, dst, src):
-        if dst.__class__ is Reg and dst.size != 8 and dst.gp:
-            code = self._code
-            sc = src.__class__
-            if sc is Reg and src.size == dst.size:
-                self._recs.append((len(code), len(self._var), name, dst, src))
-                rex = dst.w | src.rex_r | dst.rex_b
-                if rex:
-                    code.append(0x40 | rex)
-                code.append(op_rr)
-                code.append(0xC0 | src.reg_bits | dst.low)
-                return
-            if sc is int and -0x80000000 <= src <= 0x7FFFFFFF:
-                self._recs.append((len(code), len(self._var), name, dst, src))
-                rex = dst.w | dst.rex_b
-                if -128 <= src <= 127:
-                    if rex:
-                        code.append(0x40 | rex)
-                    code.append(0x83)
-                    code.append(modrm_digit | dst.low)
-                    code.append(src & 0xFF)
-                elif dst.num == 0:
-                    if rex:
-                        code.append(0x40 | rex)
-                    code.append(op_acc)
-                    code += _I32(src)
-                else:
-                    if rex:
-                        code.append(0x40 | rex)
-                    code.append(0x81)
-                    code.append(modrm_digit | dst.low)
-                    code += _I32(src)
-                return
         self._alu(k, name, dst, src)
 
     alu.__name__ = name if name not in ("and", "or") else name + "_"
@@ -178,10 +140,12 @@ def _alu_method(k, name):
     return alu
 
 
-class Builder(CodeBuffer):
-    """Emit x86-64 instructions by method call; ``finish()`` gives the bytes.
+class Encoder(CodeBuffer):
+    """Every x86-64 form, checked and encoded on each call.
 
-    ``relax=False`` keeps every jmp/jcc to a label in its rel32 form.
+    This is where all encoding decisions live.  :class:`Builder` (the class
+    to use) puts a memo in front of it; ``relax=False`` keeps every jmp/jcc
+    to a label in its rel32 form.
     """
 
     def __init__(self, relax: bool = True):
@@ -736,21 +700,210 @@ _CMOV = [bytes((0x0F, 0x40 | cc)) for cc in range(16)]
 def _install_condition_methods():
     """je/jne/..., sete/..., cmove/... for every name and alias."""
     for cname, cc in CONDITIONS.items():
-        def j(self, target, _cc=cc):
-            name = "j" + CC_NAMES[_cc]
-            self._target(name, target)
-            self.branch(target, _JCC[_cc], name, target)
-
         def setcc(self, dst, _cc=cc):
             self.set(_cc, dst)
 
         def cmovcc(self, dst, src, _cc=cc):
             self.cmov(_cc, dst, src)
 
-        for prefix, fn in (("j", j), ("set", setcc), ("cmov", cmovcc)):
+        for prefix, fn in (("set", setcc), ("cmov", cmovcc)):
             fn.__name__ = prefix + cname
-            fn.__doc__ = f"{prefix}{cname}: see {prefix if prefix != 'set' else 'set'}()"
-            setattr(Builder, prefix + cname, fn)
+            fn.__doc__ = f"{prefix}{cname}: see {prefix}()"
+            setattr(Encoder, prefix + cname, fn)
 
 
 _install_condition_methods()
+
+
+# --------------------------------------------------------------- the memo
+#
+# An instruction's bytes depend only on its method and operands (branches,
+# calls and rip+label operands, whose bytes depend on the layout, are not
+# memoised: they leave a fixup or a variable-size item).  So the Builder
+# keeps, per method, a dict from the operand tuple to (bytes, listing
+# record) and a repeated instruction costs one dict lookup.  Registers,
+# Mems and labels compare by identity; the key also holds the class of an
+# operand that may be an immediate, so ``True`` or ``1.0`` never hit the
+# entry of the int 1.  The first occurrence runs the checked Encoder
+# method, so errors and encodings are exactly the Encoder's.
+
+MEMO_LIMIT = 1 << 14      # entries per method; a full memo starts over
+_MEMOS = []               # every memo dict, for clear_memo()
+
+
+def clear_memo():
+    """Forget every memoised instruction (tests use it to prove the memo
+    returns what the Encoder computes)."""
+    for memo in _MEMOS:
+        memo.clear()
+
+
+def _remember(self, memo, key, slow, *ops):
+    """Run the Encoder method; when its bytes are position independent (one
+    record, no fixup, no variable-size item) keep them with the listing
+    record as one ``(bytes, name, *ops)`` tuple, the buffer's record shape
+    for such instructions."""
+    code, recs = self._code, self._recs
+    start, nrec = len(code), len(recs)
+    nfix, nvar = len(self._fixups), len(self._var)
+    slow(self, *ops)
+    if len(recs) == nrec + 1 and len(self._fixups) == nfix \
+            and len(self._var) == nvar:
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        try:
+            memo[key] = (bytes(code[start:]),) + recs[-1][2:]
+        except TypeError:         # an unhashable operand the Encoder accepted
+            pass
+
+
+def _memo1(slow):
+    memo = {}
+    _MEMOS.append(memo)
+
+    def method(self, a):
+        key = (a, a.__class__)
+        try:
+            hit = memo.get(key)
+        except TypeError:
+            hit = None
+        if hit is None:
+            return _remember(self, memo, key, slow, a)
+        self._recs.append(hit)
+        self._code += hit[0]
+
+    return _named(method, slow)
+
+
+def _memo2(slow):
+    memo = {}
+    _MEMOS.append(memo)
+
+    def method(self, a, b):
+        key = (a, b, b.__class__)
+        try:
+            hit = memo.get(key)
+        except TypeError:
+            hit = None
+        if hit is None:
+            return _remember(self, memo, key, slow, a, b)
+        self._recs.append(hit)
+        self._code += hit[0]
+
+    return _named(method, slow)
+
+
+def _memo3(slow, optional=True):
+    """imul(dst, src=None, imm=None); cmov(cond, dst, src) with
+    ``optional=False``."""
+    memo = {}
+    _MEMOS.append(memo)
+
+    def lookup(self, a, b, c):
+        key = (a, b, c, c.__class__)
+        try:
+            hit = memo.get(key)
+        except TypeError:
+            hit = None
+        if hit is None:
+            return _remember(self, memo, key, slow, a, b, c)
+        self._recs.append(hit)
+        self._code += hit[0]
+
+    if optional:
+        def method(self, a, b=None, c=None):
+            lookup(self, a, b, c)
+    else:
+        def method(self, a, b, c):
+            lookup(self, a, b, c)
+    return _named(method, slow)
+
+
+def _named(method, slow):
+    method.__name__ = slow.__name__
+    method.__qualname__ = "Builder." + slow.__name__
+    method.__doc__ = slow.__doc__
+    return method
+
+
+_MEMO_ARITY = {
+    1: ["not_", "neg", "mul", "div", "idiv", "inc", "dec", "push", "pop"],
+    2: ["add", "or_", "adc", "sbb", "and_", "sub", "xor", "cmp", "mov",
+        "movabs", "movzx", "movsx", "movsxd", "lea", "test", "xchg", "rol",
+        "ror", "shl", "shr", "sar", "set"],
+}
+
+
+class Builder(Encoder):
+    """Emit x86-64 instructions by method call; ``finish()`` gives the bytes.
+
+    The methods are the Encoder's, with a memo in front (see above);
+    ``relax=False`` keeps every jmp/jcc to a label in its rel32 form.
+    """
+
+    imul = _memo3(Encoder.imul)
+    cmov = _memo3(Encoder.cmov, optional=False)
+
+    def j(self, cond, target):
+        """jCC to a label or absolute address (rel8 when it fits)."""
+        cc = CONDITIONS.get(cond) if cond.__class__ is str else None
+        if cc is not None and target.__class__ is Label and target.owner is self:
+            self.branch(target, _JCC[cc], _JCC_NAMES[cc], target)
+        else:
+            Encoder.j(self, cond, target)
+
+    def jmp(self, target):
+        """jmp label/address (rel8 or rel32), or jmp r64 / qword ptr [m]."""
+        if target.__class__ is Label and target.owner is self:
+            self.branch(target, _JMP, "jmp", target)
+        else:
+            Encoder.jmp(self, target)
+
+    def call(self, target):
+        """call label/address (rel32), or call r64 / qword ptr [m]."""
+        if target.__class__ is Label or target.__class__ is int:
+            Encoder.call(self, target)
+        else:
+            _call_indirect(self, target)
+
+    def cqo(self):
+        code = self._code
+        self._recs.append((len(code), len(self._var), "cqo"))
+        code += b"\x48\x99"
+
+    def ret(self, pop=None):
+        if pop is None:
+            code = self._code
+            self._recs.append((len(code), len(self._var), "ret"))
+            code.append(0xC3)
+        else:
+            Encoder.ret(self, pop)
+
+
+_call_indirect = _memo1(lambda self, target: Encoder._indirect(self, 2, "call", target))
+_JCC_NAMES = ["j" + n for n in CC_NAMES]
+
+
+def _install_memos():
+    for arity, names in _MEMO_ARITY.items():
+        wrap = _memo1 if arity == 1 else _memo2
+        for name in names:
+            setattr(Builder, name, wrap(getattr(Encoder, name)))
+    Builder.sal = Builder.shl
+    for cname, cc in CONDITIONS.items():
+        def j(self, target, _cc=cc):
+            if target.__class__ is Label and target.owner is self:
+                self.branch(target, _JCC[_cc], _JCC_NAMES[_cc], target)
+            else:
+                Encoder.j(self, _cc, target)
+
+        j.__name__ = "j" + cname
+        j.__doc__ = f"j{cname} label/address: see j()"
+        setattr(Builder, "j" + cname, j)
+        for prefix in ("set", "cmov"):
+            slow = getattr(Encoder, prefix + cname)
+            setattr(Builder, prefix + cname,
+                    (_memo1 if prefix == "set" else _memo2)(slow))
+
+
+_install_memos()

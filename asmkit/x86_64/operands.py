@@ -20,6 +20,7 @@ INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 SIZE_NAMES = {8: "byte", 16: "word", 32: "dword", 64: "qword"}
 _SCALE_BITS = {1: 0, 2: 0x40, 4: 0x80, 8: 0xC0}
+_SAME = object()      # "keep this field" in Mem._copy
 
 
 def fits_i8(v: int) -> bool:
@@ -32,7 +33,12 @@ def fits_i32(v: int) -> bool:
 
 class Mem:
     """A memory operand.  ``size`` is in bits (8/16/32/64) or None when an
-    instruction's register operand decides it."""
+    instruction's register operand decides it.
+
+    A Mem is a value that is never changed after it is made (its encoding is
+    cached in it, and the Builder memoises instructions by operand
+    identity), so it compares and hashes by identity: reuse one object for
+    an operand you emit often."""
 
     __slots__ = ("base", "index", "scale", "disp", "size", "label", "_enc")
 
@@ -52,14 +58,20 @@ class Mem:
     def of(cls, reg: Reg) -> "Mem":
         return cls(reg, None, 1, 0)
 
-    def _copy(self, **kw) -> "Mem":
-        m = Mem(self.base, self.index, self.scale, self.disp, self.size, self.label)
-        for k, v in kw.items():
-            setattr(m, k, v)
-        return m
+    def _copy(self, base=_SAME, index=_SAME, scale=_SAME, disp=_SAME,
+              size=_SAME, label=_SAME) -> "Mem":
+        return Mem(self.base if base is _SAME else base,
+                   self.index if index is _SAME else index,
+                   self.scale if scale is _SAME else scale,
+                   self.disp if disp is _SAME else disp,
+                   self.size if size is _SAME else size,
+                   self.label if label is _SAME else label)
 
     def __add__(self, other):
-        if isinstance(other, int):
+        if other.__class__ is int:
+            return Mem(self.base, self.index, self.scale, self.disp + other,
+                       self.size, self.label)
+        if isinstance(other, int) and not isinstance(other, bool):
             return self._copy(disp=self.disp + other)
         if isinstance(other, Reg):
             if self.index is None and self.base is not None:
@@ -77,7 +89,7 @@ class Mem:
     __radd__ = __add__
 
     def __sub__(self, other):
-        if isinstance(other, int):
+        if isinstance(other, int) and not isinstance(other, bool):
             return self._copy(disp=self.disp - other)
         raise AsmError(f"cannot subtract {other!r} from memory operand {self}")
 
@@ -93,14 +105,10 @@ class Mem:
     def with_size(self, size: int) -> "Mem":
         return self._copy(size=size)
 
-    def __eq__(self, other):
-        return (isinstance(other, Mem) and self.base is other.base and
-                self.index is other.index and self.scale == other.scale and
-                self.disp == other.disp and self.size == other.size and
-                self.label is other.label)
-
-    def __hash__(self):
-        return hash((self.base, self.index, self.scale, self.disp, self.size))
+    def key(self) -> tuple:
+        """The operand's value, for comparing two Mems by what they mean."""
+        return (self.base, self.index, self.scale, self.disp, self.size,
+                self.label)
 
     def address_text(self) -> str:
         parts = []
@@ -178,10 +186,15 @@ def _encode_mem(m: Mem):
 class _Sized:
     """``qword[rax + 8]`` or ``qword(rax, 8)`` builds a sized Mem."""
 
+    __slots__ = ("size",)
+
     def __init__(self, size):
         self.size = size
 
     def __getitem__(self, addr) -> Mem:
+        if addr.__class__ is Mem:
+            return Mem(addr.base, addr.index, addr.scale, addr.disp, self.size,
+                       addr.label)
         return _as_mem(addr, self.size)
 
     def __call__(self, base=None, disp=0, index=None, scale=1, label=None) -> Mem:
@@ -207,3 +220,27 @@ ptr = _Sized(None)
 
 def mem(base=None, index=None, scale=1, disp=0, size=None, label=None) -> Mem:
     return Mem(base, index, scale, disp, size, label)
+
+
+# ------------------------------------------------ register sugar for Mem
+def _reg_add(reg, other):
+    """rax + 8, rax + rcx, rax + rcx*8, rip + label."""
+    if other.__class__ is int:
+        return Mem(reg, None, 1, other)
+    return Mem(reg, None, 1, 0) + other
+
+
+def _reg_sub(reg, other):
+    if other.__class__ is int:
+        return Mem(reg, None, 1, -other)
+    return Mem(reg, None, 1, 0) - other
+
+
+def _reg_mul(reg, scale):
+    """rcx*8 (an index term)."""
+    return Mem(None, reg, scale, 0)
+
+
+Reg.__add__ = Reg.__radd__ = _reg_add
+Reg.__sub__ = _reg_sub
+Reg.__mul__ = Reg.__rmul__ = _reg_mul

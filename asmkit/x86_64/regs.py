@@ -50,22 +50,9 @@ class Reg:
     def __reduce__(self):
         return (by_name, (self.name,))
 
-    # Memory-expression sugar: qword[rax + rcx*4 + 8]; see operands.py.
-    def __add__(self, other):
-        from .operands import Mem
-        return Mem.of(self) + other
-
-    __radd__ = __add__
-
-    def __sub__(self, other):
-        from .operands import Mem
-        return Mem.of(self) - other
-
-    def __mul__(self, scale):
-        from .operands import Mem
-        return Mem(None, self, scale, 0)
-
-    __rmul__ = __mul__
+    # Memory-expression sugar (qword[rax + rcx*4 + 8]): __add__, __radd__,
+    # __sub__, __mul__ and __rmul__ are attached by operands.py, which
+    # defines Mem on top of this module.
 
 
 GPR64 = [Reg(n, i, 64) for i, n in enumerate(_NAMES64)]
