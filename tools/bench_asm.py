@@ -62,32 +62,70 @@ def x86_64_workload(n_blocks):
 
 
 def aarch64_workload(n_blocks):
-    """The same shape on AArch64 (if its builder is present)."""
+    """A JIT-like AArch64 mix (26 instructions a block): ldr/str with unsigned
+    and register offsets, add/sub register and immediate, logical with
+    bitmask immediates, lsl/asr, mul/sdiv/msub, cmp + b.cond to a forward
+    and a backward label, csel/cset, a 64-bit constant (movz + 2 movk), bl.
+
+    The text is the same program as Capstone prints it (the constant as
+    its three instructions, which is what Keystone accepts), with a fresh
+    pair of labels per block; it is returned whole, not as repeated lines.
+    """
     from asmkit.aarch64.encode import Builder
     from asmkit.aarch64 import regs as R
     from asmkit.aarch64.operands import mem
-    x = R.X
+    (x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14,
+     x19, x20, x21) = R.X[:15] + R.X[19:22]
 
     def build():
         b = Builder()
+        func = b.label("func")
         for _ in range(n_blocks):
             top = b.here()
-            b.ldr(x[0], mem(x[19], 16))
-            b.add(x[0], x[0], x[1])
-            b.str(x[0], mem(x[20], 24))
-            b.cmp(x[0], 0x100)
-            b.sub(x[2], x[2], 1)
-            b.mul(x[3], x[4], x[5])
-            b.eor(x[1], x[1], x[1])
-            b.b_cond("ne", top)
-            b.lsl(x[0], x[0], 3)
-            b.mov(x[6], x[7])
+            skip = b.label()
+            b.ldr(x0, mem(x19, 16))
+            b.ldr(x1, mem(x20, x2, "lsl", 3))
+            b.add(x0, x0, x1)
+            b.sub(x2, x2, 1)
+            b.add(x3, x3, 0x20)
+            b.and_(x4, x0, 0xFF)
+            b.orr(x5, x1, 0xFFFF0000)
+            b.eor(x6, x0, x1)
+            b.lsl(x7, x0, 3)
+            b.asr(x8, x1, 2)
+            b.mul(x9, x0, x1)
+            b.sdiv(x10, x0, x1)
+            b.msub(x11, x10, x1, x0)
+            b.cmp(x0, 0x100)
+            b.b_eq(skip)
+            b.csel(x12, x0, x1, "lt")
+            b.cset(x13, "eq")
+            b.str(x0, mem(x21, 0x18))
+            b.str(x1, mem(x21, x2, "lsl", 3))
+            b.bind(skip)
+            b.mov(x14, 0x123456789ABC)
+            b.bl(func)
+            b.cmp(x2, 0)
+            b.b_ne(top)
+        b.bind(func)
+        b.ret()
         return b
 
-    text_lines = ["ldr x0, [x19, #0x10]", "add x0, x0, x1", "str x0, [x20, #0x18]",
-                  "cmp x0, #0x100", "sub x2, x2, #1", "mul x3, x4, x5",
-                  "eor x1, x1, x1", "b.ne #0", "lsl x0, x0, #3", "mov x6, x7"]
-    return build, text_lines, 10
+    block = ("top{0}:\nldr x0, [x19, #0x10]\nldr x1, [x20, x2, lsl #3]\n"
+             "add x0, x0, x1\nsub x2, x2, #1\nadd x3, x3, #0x20\n"
+             "and x4, x0, #0xff\norr x5, x1, #0xffff0000\neor x6, x0, x1\n"
+             "lsl x7, x0, #3\nasr x8, x1, #2\nmul x9, x0, x1\nsdiv x10, x0, x1\n"
+             "msub x11, x10, x1, x0\ncmp x0, #0x100\nb.eq skip{0}\n"
+             "csel x12, x0, x1, lt\ncset x13, eq\nstr x0, [x21, #0x18]\n"
+             "str x1, [x21, x2, lsl #3]\nskip{0}:\nmov x14, #0x9abc\n"
+             "movk x14, #0x5678, lsl #16\nmovk x14, #0x1234, lsl #32\nbl func\n"
+             "cmp x2, #0\nb.ne top{0}")
+    text = "\n".join(block.format(i) for i in range(n_blocks)) + "\nfunc:\nret"
+    alone = [line for line in block.split("\n") if "{0}" not in line and "func" not in line]
+    return build, (text, alone), 26
+
+
+aarch64_workload.per_block = 26
 
 
 WORKLOADS = {"x86_64": x86_64_workload, "aarch64": aarch64_workload}
@@ -95,10 +133,15 @@ WORKLOADS = {"x86_64": x86_64_workload, "aarch64": aarch64_workload}
 
 def bench_arch(name, n_insns=50000):
     mod = arches.load(name)
-    per_block = 10
-    build, lines, per_block = WORKLOADS[name](n_insns // per_block)
+    workload = WORKLOADS[name]
+    per_block = getattr(workload, "per_block", 10)
+    build, lines, per_block = workload(n_insns // per_block)
     n = (n_insns // per_block) * per_block
-    program = "\n".join(lines * (n // len(lines)))
+    if isinstance(lines, tuple):    # (whole program text, lines Keystone takes alone)
+        program, lines = lines
+        n = len(build().finish()) // 4
+    else:
+        program = "\n".join(lines * (n // len(lines)))
     try:
         from asmkit.oracles import keystone as ks
         ks.assemble("nop" if name == "x86_64" else "nop", mod)

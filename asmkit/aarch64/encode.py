@@ -16,15 +16,18 @@ out-of-range target is a RangeError naming the instruction.
 
 import struct
 
-from ..buffer import AsmError, BranchForms, CodeBuffer, Label
-from . import movimm
+from ..buffer import _ALIGN, AsmError, BranchForms, CodeBuffer, Label
+from . import memo, movimm
 from .operands import (
-    COND_NAMES, OFFSET, POST, PRE, BitmaskImm, ExtendedReg, Imm12, Mem, MoveWide,
+    COND, COND_NAMES, OFFSET, POST, PRE, BitmaskImm, ExtendedReg, Imm12, Mem, MoveWide,
     OperandError, RegOffset, ShiftedReg, cond_code, encode_bitmask,
 )
-from .regs import Reg, WZR, XZR
+from .regs import Reg, W, WZR, X, XZR
+from .tables import (
+    BASE_N, LOGIC_IMM, SF, SP_D, SP_N, ZR_A, ZR_D, ZR_M, ZR_N, cache_bitmask,
+)
 
-__all__ = ["Builder", "AsmError", "OperandError", "NOP"]
+__all__ = ["Builder", "Encoder", "AsmError", "OperandError", "NOP"]
 
 NOP = 0xD503201F
 _pack = struct.Struct("<I").pack
@@ -187,8 +190,372 @@ _UNSCALED = {"ldur": "ldr", "stur": "str", "ldurb": "ldrb", "sturb": "strb",
              "ldursh": "ldrsh", "ldursw": "ldrsw"}
 
 
-class Builder(CodeBuffer):
-    """Emit AArch64 code: ``b = Builder(); b.add(X0, X1, 4); b.ret(); b.finish()``."""
+# ---- fast paths ---------------------------------------------------------
+# Each public method below first tries the common case with table lookups
+# (see tables.py) and appends its word inline; anything else (sp where the
+# shifted form cannot take it, Imm12/ShiftedReg/ExtendedReg operands,
+# unencodable values, wrong widths) falls through to the generic encoder,
+# which makes the same encoding decision or raises the error naming it.
+# The record appended to ``_recs`` is exactly what ``_emit`` would append.
+
+_LOGIC64 = LOGIC_IMM[64]
+_LOGIC32 = LOGIC_IMM[32]
+_GP_D = {r: v for r, v in ZR_D.items() if not r.is_zr}   # x0-x30, w0-w30
+_BCOND_NAMES = tuple("b." + c for c in COND_NAMES)
+_COND12 = {name: code << 12 for name, code in COND.items()}
+_INV12 = {name: (code ^ 1) << 12 for name, code in COND.items() if code < 14}
+
+
+def _addsub_method(name, op, s):
+    """add/adds/sub/subs: register and 12-bit immediate fast paths."""
+    imm_base = 0x11000000 | (op << 30) | (s << 29)
+    neg_base = 0x11000000 | ((op ^ 1) << 30) | (s << 29)   # add #-n is sub #n
+    reg_base = 0x0B000000 | (op << 30) | (s << 29)
+    imm_d = ZR_D if s else SP_D
+
+    def method(self, rd, rn, src):
+        try:
+            if src.__class__ is int:
+                d = imm_d[rd]
+                n = SP_N[rn]
+                if not (d ^ n) & SF:
+                    if 0 <= src <= 0xFFF:
+                        word = imm_base | d | n | (src << 10)
+                    elif -0xFFF <= src < 0:
+                        word = neg_base | d | n | (-src << 10)
+                    else:
+                        word = -1
+                    if word >= 0:
+                        code = self._code
+                        self._recs.append((len(code), len(self._var), name, rd, rn, src))
+                        code += _pack(word)
+                        return
+            elif src.__class__ is Reg:
+                d = ZR_D[rd]
+                n = ZR_N[rn]
+                m = ZR_M[src]
+                if not (d ^ n | d ^ m) & SF:
+                    code = self._code
+                    self._recs.append((len(code), len(self._var), name, rd, rn, src))
+                    code += _pack(reg_base | d | n | m)
+                    return
+        except (KeyError, TypeError):
+            pass
+        self._emit(self._addsub(name, op, s, rd, rn, src), name, (rd, rn, src))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rd, rn, (register | shifted | extended | immediate)"
+    return method
+
+
+def _compare_method(name, alias, op):
+    """cmp/cmn: subs/adds with the zero register as destination."""
+    imm_base = 0x3100001F | (op << 30)
+    neg_base = 0x3100001F | ((op ^ 1) << 30)
+    reg_base = 0x2B00001F | (op << 30)
+
+    def method(self, rn, src):
+        try:
+            if src.__class__ is int:
+                n = SP_N[rn]
+                if 0 <= src <= 0xFFF:
+                    word = imm_base | n | (src << 10)
+                elif -0xFFF <= src < 0:
+                    word = neg_base | n | (-src << 10)
+                else:
+                    word = -1
+                if word >= 0:
+                    code = self._code
+                    self._recs.append((len(code), len(self._var), name, rn, src))
+                    code += _pack(word)
+                    return
+            elif src.__class__ is Reg:
+                n = ZR_N[rn]
+                m = ZR_M[src]
+                if not (n ^ m) & SF:
+                    code = self._code
+                    self._recs.append((len(code), len(self._var), name, rn, src))
+                    code += _pack(reg_base | n | m)
+                    return
+        except (KeyError, TypeError):
+            pass
+        zr = XZR if _width(rn) == 64 else WZR
+        self._emit(self._addsub(alias, op, 1, zr, rn, src), name, (rn, src))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rn, (register | shifted | extended | immediate)"
+    return method
+
+
+def _logical_method(name, opc, neg):
+    """and/orr/eor/ands (and the negated bic/orn/eon/bics): register and
+    (for the plain ones) cached bitmask-immediate fast paths."""
+    imm_base = 0x12000000 | (opc << 29)
+    reg_base = 0x0A000000 | (opc << 29) | (neg << 21)
+    imm_d = ZR_D if opc == 3 else SP_D
+
+    def method(self, rd, rn, src):
+        try:
+            if src.__class__ is Reg:
+                d = ZR_D[rd]
+                n = ZR_N[rn]
+                m = ZR_M[src]
+                if not (d ^ n | d ^ m) & SF:
+                    code = self._code
+                    self._recs.append((len(code), len(self._var), name, rd, rn, src))
+                    code += _pack(reg_base | d | n | m)
+                    return
+            elif src.__class__ is int and not neg:
+                d = imm_d[rd]
+                n = ZR_N[rn]
+                if not (d ^ n) & SF:
+                    f = (_LOGIC64 if d & SF else _LOGIC32).get(src)
+                    if f is not None:
+                        code = self._code
+                        self._recs.append((len(code), len(self._var), name, rd, rn, src))
+                        code += _pack(imm_base | d | n | f)
+                        return
+        except (KeyError, TypeError):
+            pass
+        self._emit(self._logical(name, rd, rn, src), name, (rd, rn, src))
+
+    method.__name__ = name + "_" if name == "and" else name
+    method.__doc__ = f"{name} rd, rn, (register | shifted | bitmask immediate)"
+    return method
+
+
+def _shift_method(name, kind):
+    """lsl/lsr/asr/ror by register (xxxv) or immediate (ubfm/sbfm/extr)."""
+    reg_base = 0x1AC02000 | (kind << 10)
+    imm = {}    # (sf, amount) -> word without registers; filled lazily
+
+    def method(self, rd, rn, src):
+        try:
+            d = ZR_D[rd]
+            n = ZR_N[rn]
+            if not (d ^ n) & SF:
+                if src.__class__ is int:
+                    f = imm.get((d & SF, src))
+                    if f is not None:
+                        if kind == 3:      # ror = extr rd, rn, rn, #s
+                            f |= (n & 0x3E0) << 11
+                        code = self._code
+                        self._recs.append((len(code), len(self._var), name, rd, rn, src))
+                        code += _pack(f | d | n)
+                        return
+                elif src.__class__ is Reg:
+                    m = ZR_M[src]
+                    if not (d ^ m) & SF:
+                        code = self._code
+                        self._recs.append((len(code), len(self._var), name, rd, rn, src))
+                        code += _pack(reg_base | d | n | m)
+                        return
+        except (KeyError, TypeError):
+            pass
+        word = self._shift(name, rd, rn, src)
+        if src.__class__ is int:      # remember the field part, registers cleared
+            imm[(word & SF, src)] = word & (~0x1F03FF if kind == 3 else ~0x3FF)
+        self._emit(word, name, (rd, rn, src))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rd, rn, (register | #amount)"
+    return method
+
+
+def _three_method(name, base, only64=False):
+    """mul/mneg/smulh/umulh/sdiv/udiv rd, rn, rm."""
+    def method(self, rd, rn, rm):
+        try:
+            d = ZR_D[rd]
+            n = ZR_N[rn]
+            m = ZR_M[rm]
+            if not (d ^ n | d ^ m) & SF and (d & SF or not only64):
+                code = self._code
+                self._recs.append((len(code), len(self._var), name, rd, rn, rm))
+                code += _pack(base | d | n | m)
+                return
+        except (KeyError, TypeError):
+            pass
+        self._emit(self._three(base, rd, rn, rm, only64=only64), name, (rd, rn, rm))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rd, rn, rm"
+    return method
+
+
+def _four_method(name, base):
+    """madd/msub rd, rn, rm, ra."""
+    def method(self, rd, rn, rm, ra):
+        try:
+            d = ZR_D[rd]
+            n = ZR_N[rn]
+            m = ZR_M[rm]
+            a = ZR_A[ra]
+            if not (d ^ n | d ^ m | d ^ a) & SF:
+                code = self._code
+                self._recs.append((len(code), len(self._var), name, rd, rn, rm, ra))
+                code += _pack(base | d | n | m | a)
+                return
+        except (KeyError, TypeError):
+            pass
+        self._emit(self._three(base, rd, rn, rm, ra), name, (rd, rn, rm, ra))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rd, rn, rm, ra"
+    return method
+
+
+def _csel_method(name, base):
+    """csel/csinc/csinv/csneg rd, rn, rm, cond."""
+    def method(self, rd, rn, rm, cond):
+        try:
+            d = ZR_D[rd]
+            n = ZR_N[rn]
+            m = ZR_M[rm]
+            if not (d ^ n | d ^ m) & SF:
+                word = base | d | n | m | _COND12[cond]
+                code = self._code
+                self._recs.append((len(code), len(self._var), name, rd, rn, rm, cond))
+                code += _pack(word)
+                return
+        except (KeyError, TypeError):
+            pass
+        self._emit(self._csel(base, rd, rn, rm, cond), name, (rd, rn, rm, cond))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rd, rn, rm, cond"
+    return method
+
+
+def _cset_method(name, base):
+    """cset/csetm rd, cond: csinc/csinv rd, zr, zr, !cond."""
+    zr_base = base | (31 << 16) | (31 << 5)
+
+    def method(self, rd, cond):
+        try:
+            word = zr_base | ZR_D[rd] | _INV12[cond]
+            code = self._code
+            self._recs.append((len(code), len(self._var), name, rd, cond))
+            code += _pack(word)
+            return
+        except (KeyError, TypeError):
+            pass
+        zr = XZR if _width(rd) == 64 else WZR
+        inv = self._inv_cond(cond, name)
+        self._emit(self._csel(base, rd, zr, zr, inv), name, (rd, cond))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rd, cond"
+    return method
+
+
+def _cinc_method(name, base):
+    """cinc/cinv/cneg rd, rn, cond: csinc/csinv/csneg rd, rn, rn, !cond."""
+    def method(self, rd, rn, cond):
+        try:
+            d = ZR_D[rd]
+            n = ZR_N[rn]
+            if not (d ^ n) & SF:
+                word = base | d | n | ((n & 0x3E0) << 11) | _INV12[cond]
+                code = self._code
+                self._recs.append((len(code), len(self._var), name, rd, rn, cond))
+                code += _pack(word)
+                return
+        except (KeyError, TypeError):
+            pass
+        inv = self._inv_cond(cond, name)
+        self._emit(self._csel(base, rd, rn, rn, inv), name, (rd, rn, cond))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rd, rn, cond"
+    return method
+
+
+_REG_OPTION = {"uxtw": 2 << 13, "lsl": 3 << 13, "sxtw": 6 << 13, "sxtx": 7 << 13}
+
+
+def _load_store_method(name):
+    """ldr/str and the byte/half/signed forms: unsigned offset, the ldur
+    alias and register offset inline; writeback and literals generic."""
+    per_reg = {}    # rt -> (unsigned-offset word, unscaled/indexed word, log2 size)
+
+    def method(self, rt, addr):
+        try:
+            cls = addr.__class__
+            if cls is Mem:
+                if addr.mode == OFFSET:
+                    uoff, u9, sh = per_reg[rt]
+                    off = addr.offset
+                    q = off >> sh
+                    if 0 <= q <= 0xFFF and q << sh == off:
+                        word = uoff | (q << 10) | BASE_N[addr.base]
+                    elif -256 <= off <= 255:
+                        word = u9 | ((off & 0x1FF) << 12) | BASE_N[addr.base]
+                    else:
+                        word = -1
+                    if word >= 0:
+                        code = self._code
+                        self._recs.append((len(code), len(self._var), name, rt, addr))
+                        code += _pack(word)
+                        return
+            elif cls is RegOffset:
+                uoff, u9, sh = per_reg[rt]
+                amount = addr.amount
+                if amount is None or (amount == 0 and sh):
+                    s = 0
+                elif amount == sh:
+                    s = 0x1000
+                else:
+                    s = -1
+                if s >= 0:
+                    word = u9 | 0x200800 | (addr.index.num << 16) | _REG_OPTION[addr.extend] \
+                        | s | BASE_N[addr.base]
+                    code = self._code
+                    self._recs.append((len(code), len(self._var), name, rt, addr))
+                    code += _pack(word)
+                    return
+        except (KeyError, TypeError):
+            pass
+        self._load_store(name, rt, addr)
+        if rt not in per_reg and (cls is Mem or cls is RegOffset):
+            size, uoff, u9 = self._ldst_base(name, rt)
+            per_reg[rt] = (uoff, u9, size.bit_length() - 1)
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rt, [xn, #off] | [xn, #off]! | [xn], #off | [xn, rm, ext] | label"
+    return method
+
+
+# Constants already planned: value -> ((word with rd 0, name, op, op), ...)
+_MOV64 = {}
+_MOV32 = {}
+_MOV_LIMIT = 4096
+_MOVEWIDE_OPC = {"movn": 0, "movz": 2, "movk": 3}
+
+
+def _mov_plan(builder, value, bits):
+    """The words (destination 0) and listing records of ``mov rd, #value``."""
+    cache = _MOV64 if bits == 64 else _MOV32
+    steps = cache.get(value)
+    if steps is not None:
+        return steps
+    rd, zr = (X[0], XZR) if bits == 64 else (W[0], WZR)
+    out = []
+    for step in movimm.plan(value, bits):
+        if step[0] == "orr":
+            out.append((builder._logical("orr", rd, zr, step[1]), "orr", zr, step[1]))
+        else:
+            word = builder._movewide(_MOVEWIDE_OPC[step[0]], rd, step[1], step[2])
+            out.append((word, step[0], step[1], step[2]))
+    steps = tuple(out)
+    if len(cache) < _MOV_LIMIT:
+        cache[value] = steps
+    return steps
+
+
+class Encoder(CodeBuffer):
+    """The checked AArch64 encoder; use :class:`Builder` (the same methods with
+    a memo in front)."""
 
     def __init__(self, relax=True):
         super().__init__(formatter=format_record, relax=relax)
@@ -255,25 +622,12 @@ class Builder(CodeBuffer):
             | (_rz(rm, bits, "second source") << 16) | (amount << 10) \
             | (_rz(rn, bits, "first source") << 5) | _rz(rd, bits, "destination")
 
-    def add(self, rd, rn, src):
-        self._emit(self._addsub("add", 0, 0, rd, rn, src), "add", (rd, rn, src))
-
-    def adds(self, rd, rn, src):
-        self._emit(self._addsub("adds", 0, 1, rd, rn, src), "adds", (rd, rn, src))
-
-    def sub(self, rd, rn, src):
-        self._emit(self._addsub("sub", 1, 0, rd, rn, src), "sub", (rd, rn, src))
-
-    def subs(self, rd, rn, src):
-        self._emit(self._addsub("subs", 1, 1, rd, rn, src), "subs", (rd, rn, src))
-
-    def cmp(self, rn, src):
-        zr = XZR if _width(rn) == 64 else WZR
-        self._emit(self._addsub("subs", 1, 1, zr, rn, src), "cmp", (rn, src))
-
-    def cmn(self, rn, src):
-        zr = XZR if _width(rn) == 64 else WZR
-        self._emit(self._addsub("adds", 0, 1, zr, rn, src), "cmn", (rn, src))
+    add = _addsub_method("add", 0, 0)
+    adds = _addsub_method("adds", 0, 1)
+    sub = _addsub_method("sub", 1, 0)
+    subs = _addsub_method("subs", 1, 1)
+    cmp = _compare_method("cmp", "subs", 1)
+    cmn = _compare_method("cmn", "adds", 0)
 
     def neg(self, rd, src):
         if isinstance(src, int):
@@ -304,6 +658,8 @@ class Builder(CodeBuffer):
             if fields is None or (bits == 32 and fields >> 12):
                 raise OperandError(f"{name}: {src if isinstance(src, int) else src.value:#x} "
                                    f"is not a valid {bits}-bit logical immediate")
+            if not neg and src.__class__ is int:
+                cache_bitmask(src, bits, fields)
             d = _rz(rd, bits, "destination") if opc == 3 else _rs(rd, bits, "destination")
             return 0x12000000 | sf | (opc << 29) | (fields << 10) \
                 | (_rz(rn, bits, "source") << 5) | d
@@ -316,31 +672,35 @@ class Builder(CodeBuffer):
             | (_rz(src, bits, "second source") << 16) | (amount << 10) \
             | (_rz(rn, bits, "first source") << 5) | _rz(rd, bits, "destination")
 
-    def and_(self, rd, rn, src):
-        self._emit(self._logical("and", rd, rn, src), "and", (rd, rn, src))
-
-    def ands(self, rd, rn, src):
-        self._emit(self._logical("ands", rd, rn, src), "ands", (rd, rn, src))
-
-    def orr(self, rd, rn, src):
-        self._emit(self._logical("orr", rd, rn, src), "orr", (rd, rn, src))
-
-    def eor(self, rd, rn, src):
-        self._emit(self._logical("eor", rd, rn, src), "eor", (rd, rn, src))
-
-    def bic(self, rd, rn, src):
-        self._emit(self._logical("bic", rd, rn, src), "bic", (rd, rn, src))
-
-    def bics(self, rd, rn, src):
-        self._emit(self._logical("bics", rd, rn, src), "bics", (rd, rn, src))
-
-    def orn(self, rd, rn, src):
-        self._emit(self._logical("orn", rd, rn, src), "orn", (rd, rn, src))
-
-    def eon(self, rd, rn, src):
-        self._emit(self._logical("eon", rd, rn, src), "eon", (rd, rn, src))
+    and_ = _logical_method("and", 0, 0)
+    ands = _logical_method("ands", 3, 0)
+    orr = _logical_method("orr", 1, 0)
+    eor = _logical_method("eor", 2, 0)
+    bic = _logical_method("bic", 0, 1)
+    bics = _logical_method("bics", 3, 1)
+    orn = _logical_method("orn", 1, 1)
+    eon = _logical_method("eon", 2, 1)
 
     def tst(self, rn, src):
+        try:
+            if src.__class__ is int:
+                n = ZR_N[rn]
+                f = (_LOGIC64 if n & SF else _LOGIC32).get(src)
+                if f is not None:
+                    code = self._code
+                    self._recs.append((len(code), len(self._var), "tst", rn, src))
+                    code += _pack(0x7200001F | n | f)
+                    return
+            elif src.__class__ is Reg:
+                n = ZR_N[rn]
+                m = ZR_M[src]
+                if not (n ^ m) & SF:
+                    code = self._code
+                    self._recs.append((len(code), len(self._var), "tst", rn, src))
+                    code += _pack(0x6A00001F | n | m)
+                    return
+        except (KeyError, TypeError):
+            pass
         zr = XZR if _width(rn) == 64 else WZR
         self._emit(self._logical("ands", zr, rn, src), "tst", (rn, src))
 
@@ -369,6 +729,34 @@ class Builder(CodeBuffer):
 
     def mov(self, rd, src):
         """Register move (orr, or add #0 with sp) or any constant (movz/movn/orr/movk)."""
+        try:
+            if src.__class__ is Reg:
+                d = ZR_D[rd]
+                m = ZR_M[src]
+                if not (d ^ m) & SF:
+                    code = self._code
+                    self._recs.append((len(code), len(self._var), "mov", rd, src))
+                    code += _pack(0x2A0003E0 | d | m)
+                    return
+            elif src.__class__ is int:
+                d = _GP_D[rd]
+                steps = (_MOV64 if d & SF else _MOV32).get(src)
+                if steps is not None:
+                    self._mov_steps(rd, d & 31, steps)
+                    return
+        except (KeyError, TypeError):
+            pass
+        self._mov_generic(rd, src)
+
+    def _mov_steps(self, rd, num, steps):
+        code = self._code
+        recs = self._recs
+        nvar = len(self._var)
+        for word, name, a, b in steps:
+            recs.append((len(code), nvar, name, rd, a, b))
+            code += _pack(word | num)
+
+    def _mov_generic(self, rd, src):
         bits = _width(rd)
         if src.__class__ is Reg:
             if rd.is_sp or src.is_sp:
@@ -384,14 +772,18 @@ class Builder(CodeBuffer):
             self._emit(self._logical("orr", rd, XZR if bits == 64 else WZR, value),
                        "mov", (rd, src))
             return
-        for step in movimm.plan(value, bits):
-            kind = step[0]
-            if kind == "orr":
+        if rd.is_zr:   # orr cannot write the zero register: checked step by step
+            for step in movimm.plan(value, bits):
+                kind = step[0]
                 zr = XZR if bits == 64 else WZR
-                self._emit(self._logical("orr", rd, zr, step[1]), "orr", (rd, zr, step[1]))
-            else:
-                opc = {"movn": 0, "movz": 2, "movk": 3}[kind]
-                self._emit(self._movewide(opc, rd, step[1], step[2]), kind, (rd, step[1], step[2]))
+                if kind == "orr":
+                    self._emit(self._logical("orr", rd, zr, step[1]), "orr", (rd, zr, step[1]))
+                else:
+                    opc = {"movn": 0, "movz": 2, "movk": 3}[kind]
+                    self._emit(self._movewide(opc, rd, step[1], step[2]), kind,
+                               (rd, step[1], step[2]))
+            return
+        self._mov_steps(rd, _rz(rd, bits, "destination"), _mov_plan(self, value, bits))
 
     # -------------------------------------------------------------- shifts
     def _shift(self, name, rd, rn, src):
@@ -414,17 +806,10 @@ class Builder(CodeBuffer):
         base = 0x53000000 if kind == 1 else 0x13000000   # ubfm / sbfm
         return base | sf | nbit | (amount << 16) | ((bits - 1) << 10) | (n << 5) | d
 
-    def lsl(self, rd, rn, src):
-        self._emit(self._shift("lsl", rd, rn, src), "lsl", (rd, rn, src))
-
-    def lsr(self, rd, rn, src):
-        self._emit(self._shift("lsr", rd, rn, src), "lsr", (rd, rn, src))
-
-    def asr(self, rd, rn, src):
-        self._emit(self._shift("asr", rd, rn, src), "asr", (rd, rn, src))
-
-    def ror(self, rd, rn, src):
-        self._emit(self._shift("ror", rd, rn, src), "ror", (rd, rn, src))
+    lsl = _shift_method("lsl", 0)
+    lsr = _shift_method("lsr", 1)
+    asr = _shift_method("asr", 2)
+    ror = _shift_method("ror", 3)
 
     # ------------------------------------------------------ multiply/divide
     def _three(self, base, rd, rn, rm, ra=None, only64=False):
@@ -437,29 +822,14 @@ class Builder(CodeBuffer):
             word |= _rz(ra, bits, "addend") << 10
         return word
 
-    def madd(self, rd, rn, rm, ra):
-        self._emit(self._three(0x1B000000, rd, rn, rm, ra), "madd", (rd, rn, rm, ra))
-
-    def msub(self, rd, rn, rm, ra):
-        self._emit(self._three(0x1B008000, rd, rn, rm, ra), "msub", (rd, rn, rm, ra))
-
-    def mul(self, rd, rn, rm):
-        self._emit(self._three(0x1B007C00, rd, rn, rm), "mul", (rd, rn, rm))
-
-    def mneg(self, rd, rn, rm):
-        self._emit(self._three(0x1B00FC00, rd, rn, rm), "mneg", (rd, rn, rm))
-
-    def smulh(self, rd, rn, rm):
-        self._emit(self._three(0x1B407C00, rd, rn, rm, only64=True), "smulh", (rd, rn, rm))
-
-    def umulh(self, rd, rn, rm):
-        self._emit(self._three(0x1BC07C00, rd, rn, rm, only64=True), "umulh", (rd, rn, rm))
-
-    def sdiv(self, rd, rn, rm):
-        self._emit(self._three(0x1AC00C00, rd, rn, rm), "sdiv", (rd, rn, rm))
-
-    def udiv(self, rd, rn, rm):
-        self._emit(self._three(0x1AC00800, rd, rn, rm), "udiv", (rd, rn, rm))
+    madd = _four_method("madd", 0x1B000000)
+    msub = _four_method("msub", 0x1B008000)
+    mul = _three_method("mul", 0x1B007C00)
+    mneg = _three_method("mneg", 0x1B00FC00)
+    smulh = _three_method("smulh", 0x1B407C00, only64=True)
+    umulh = _three_method("umulh", 0x1BC07C00, only64=True)
+    sdiv = _three_method("sdiv", 0x1AC00C00)
+    udiv = _three_method("udiv", 0x1AC00800)
 
     # --------------------------------------------------- conditional select
     def _csel(self, base, rd, rn, rm, cond):
@@ -471,39 +841,15 @@ class Builder(CodeBuffer):
             raise OperandError(f"{name} cannot use condition {COND_NAMES[code]}")
         return code ^ 1
 
-    def csel(self, rd, rn, rm, cond):
-        self._emit(self._csel(0x1A800000, rd, rn, rm, cond), "csel", (rd, rn, rm, cond))
-
-    def csinc(self, rd, rn, rm, cond):
-        self._emit(self._csel(0x1A800400, rd, rn, rm, cond), "csinc", (rd, rn, rm, cond))
-
-    def csinv(self, rd, rn, rm, cond):
-        self._emit(self._csel(0x5A800000, rd, rn, rm, cond), "csinv", (rd, rn, rm, cond))
-
-    def csneg(self, rd, rn, rm, cond):
-        self._emit(self._csel(0x5A800400, rd, rn, rm, cond), "csneg", (rd, rn, rm, cond))
-
-    def cset(self, rd, cond):
-        zr = XZR if _width(rd) == 64 else WZR
-        inv = self._inv_cond(cond, "cset")
-        self._emit(self._csel(0x1A800400, rd, zr, zr, inv), "cset", (rd, cond))
-
-    def csetm(self, rd, cond):
-        zr = XZR if _width(rd) == 64 else WZR
-        inv = self._inv_cond(cond, "csetm")
-        self._emit(self._csel(0x5A800000, rd, zr, zr, inv), "csetm", (rd, cond))
-
-    def cinc(self, rd, rn, cond):
-        inv = self._inv_cond(cond, "cinc")
-        self._emit(self._csel(0x1A800400, rd, rn, rn, inv), "cinc", (rd, rn, cond))
-
-    def cinv(self, rd, rn, cond):
-        inv = self._inv_cond(cond, "cinv")
-        self._emit(self._csel(0x5A800000, rd, rn, rn, inv), "cinv", (rd, rn, cond))
-
-    def cneg(self, rd, rn, cond):
-        inv = self._inv_cond(cond, "cneg")
-        self._emit(self._csel(0x5A800400, rd, rn, rn, inv), "cneg", (rd, rn, cond))
+    csel = _csel_method("csel", 0x1A800000)
+    csinc = _csel_method("csinc", 0x1A800400)
+    csinv = _csel_method("csinv", 0x5A800000)
+    csneg = _csel_method("csneg", 0x5A800400)
+    cset = _cset_method("cset", 0x1A800400)
+    csetm = _cset_method("csetm", 0x5A800000)
+    cinc = _cinc_method("cinc", 0x1A800400)
+    cinv = _cinc_method("cinv", 0x5A800000)
+    cneg = _cinc_method("cneg", 0x5A800400)
 
     # ------------------------------------------------------------ branches
     def _target(self, target):
@@ -514,16 +860,40 @@ class Builder(CodeBuffer):
         raise OperandError(f"branch target must be a label or an address, not {target!r}")
 
     def _fixed(self, word, patch, name, ops, target):
-        self._emit(word, name, ops)
-        self.fixup(self._target(target), patch, word)
+        if target.__class__ is not Label:
+            target = self._target(target)
+        code = self._code
+        self._recs.append((len(code), len(self._var), name) + ops)
+        code += _pack(word)
+        self.fixup(target, patch, word)
 
     def _cond_branch(self, word, bits, name, ops, target):
-        target = self._target(target)
+        if target.__class__ is not Label:
+            target = self._target(target)
         if self.relax:
-            self.branch(target, _relaxable(word, bits), name, *ops)
-        else:
-            self._emit(word, name, ops)
-            self.fixup(target, _PATCH_SHORT[bits], word)
+            if target.__class__ is not Label or target.pos < 0 or target.owner is not self \
+                    or not self._short_for_sure(target, bits):
+                self.branch(target, _relaxable(word, bits), name, *ops)
+                return
+        code = self._code
+        self._recs.append((len(code), len(self._var), name) + ops)
+        code += _pack(word)
+        self.fixup(target, _PATCH_SHORT[bits], word)
+
+    def _short_for_sure(self, label, bits):
+        """True when a backward branch to the bound ``label`` fits its short
+        form however the variable items between them are laid out (each at
+        its largest).  Relaxation would then keep it short too, so it can be
+        a plain fixup instead of a variable item that finish() must lay out.
+        """
+        var = self._var
+        first = label.nvar
+        if len(var) - first > 64:
+            return False
+        dist = len(self._code) - label.pos
+        for item in var[first:]:
+            dist += item[2] - 1 if item[1] == _ALIGN else item[3].long_size
+        return dist <= 1 << (bits + 1)
 
     def b(self, target):
         self._fixed(0x14000000, _patch_b26, "b", (target,), target)
@@ -532,17 +902,26 @@ class Builder(CodeBuffer):
         self._fixed(0x94000000, _patch_b26, "bl", (target,), target)
 
     def b_cond(self, cond, target):
-        code = cond_code(cond)
-        self._cond_branch(0x54000000 | code, 19, "b." + COND_NAMES[code], (target,), target)
+        try:
+            code = COND[cond]
+        except (KeyError, TypeError):
+            code = cond_code(cond)
+        self._cond_branch(0x54000000 | code, 19, _BCOND_NAMES[code], (target,), target)
 
     def cbz(self, rt, target):
-        bits = _width(rt)
-        word = 0x34000000 | ((bits == 64) << 31) | _rz(rt, bits, "register")
+        try:
+            word = 0x34000000 | ZR_D[rt]
+        except (KeyError, TypeError):
+            bits = _width(rt)
+            word = 0x34000000 | ((bits == 64) << 31) | _rz(rt, bits, "register")
         self._cond_branch(word, 19, "cbz", (rt, target), target)
 
     def cbnz(self, rt, target):
-        bits = _width(rt)
-        word = 0x35000000 | ((bits == 64) << 31) | _rz(rt, bits, "register")
+        try:
+            word = 0x35000000 | ZR_D[rt]
+        except (KeyError, TypeError):
+            bits = _width(rt)
+            word = 0x35000000 | ((bits == 64) << 31) | _rz(rt, bits, "register")
         self._cond_branch(word, 19, "cbnz", (rt, target), target)
 
     def _tb(self, base, name, rt, bit, target):
@@ -565,7 +944,12 @@ class Builder(CodeBuffer):
         self._emit(0xD63F0000 | (_rz(rn, 64, "target register") << 5), "blr", (rn,))
 
     def ret(self, rn=None):
-        n = 30 if rn is None else _rz(rn, 64, "return register")
+        if rn is None:
+            code = self._code
+            self._recs.append((len(code), len(self._var), "ret"))
+            code += b"\xc0\x03\x5f\xd6"
+            return
+        n = _rz(rn, 64, "return register")
         self._emit(0xD65F0000 | (n << 5), "ret", () if rn is None else (rn,))
 
     def adr(self, rd, target):
@@ -656,32 +1040,15 @@ class Builder(CodeBuffer):
         else:
             self._literal(name, rt, addr)
 
-    def ldr(self, rt, addr):
-        self._load_store("ldr", rt, addr)
-
-    def str(self, rt, addr):
-        self._load_store("str", rt, addr)
-
-    def ldrb(self, rt, addr):
-        self._load_store("ldrb", rt, addr)
-
-    def strb(self, rt, addr):
-        self._load_store("strb", rt, addr)
-
-    def ldrh(self, rt, addr):
-        self._load_store("ldrh", rt, addr)
-
-    def strh(self, rt, addr):
-        self._load_store("strh", rt, addr)
-
-    def ldrsb(self, rt, addr):
-        self._load_store("ldrsb", rt, addr)
-
-    def ldrsh(self, rt, addr):
-        self._load_store("ldrsh", rt, addr)
-
-    def ldrsw(self, rt, addr):
-        self._load_store("ldrsw", rt, addr)
+    ldr = _load_store_method("ldr")
+    str = _load_store_method("str")
+    ldrb = _load_store_method("ldrb")
+    strb = _load_store_method("strb")
+    ldrh = _load_store_method("ldrh")
+    strh = _load_store_method("strh")
+    ldrsb = _load_store_method("ldrsb")
+    ldrsh = _load_store_method("ldrsh")
+    ldrsw = _load_store_method("ldrsw")
 
     def ldur(self, rt, addr):
         self._emit(self._ldur("ldur", rt, addr), "ldur", (rt, addr))
@@ -787,14 +1154,53 @@ class Builder(CodeBuffer):
 
 
 def _cond_method(name, code):
+    word = 0x54000000 | code
+    full = "b." + name
+
     def method(self, target):
-        self._cond_branch(0x54000000 | code, 19, "b." + name, (target,), target)
+        self._cond_branch(word, 19, full, (target,), target)
     method.__name__ = "b_" + name
     method.__doc__ = f"b.{name} target"
     return method
 
 
 for _code, _cname in enumerate(COND_NAMES):
-    setattr(Builder, "b_" + _cname, _cond_method(_cname, _code))
-setattr(Builder, "b_cs", _cond_method("hs", 2))
-setattr(Builder, "b_cc", _cond_method("lo", 3))
+    setattr(Encoder, "b_" + _cname, _cond_method(_cname, _code))
+setattr(Encoder, "b_cs", _cond_method("hs", 2))
+setattr(Encoder, "b_cc", _cond_method("lo", 3))
+
+
+# Methods whose output never depends on the layout for the operands they are
+# usually given (a literal ldr leaves a fixup and is simply not remembered).
+_MEMO_ARITY = {
+    2: ["cmp", "cmn", "neg", "negs", "tst", "mvn", "cset", "csetm",
+        "ldr", "str", "ldrb", "strb", "ldrh", "strh", "ldrsb", "ldrsh", "ldrsw",
+        "ldur", "stur", "ldurb", "sturb", "ldurh", "sturh", "ldursb", "ldursh", "ldursw"],
+    3: ["add", "adds", "sub", "subs", "and_", "ands", "orr", "eor", "bic", "bics",
+        "orn", "eon", "lsl", "lsr", "asr", "ror", "mul", "mneg", "smulh", "umulh",
+        "sdiv", "udiv", "cinc", "cinv", "cneg", "ldp", "stp"],
+    4: ["madd", "msub", "csel", "csinc", "csinv", "csneg"],
+}
+
+
+class Builder(Encoder):
+    """Emit AArch64 code: ``b = Builder(); b.add(X0, X1, 4); b.ret(); b.finish()``.
+
+    The Encoder's methods with a memo in front (see memo.py): an instruction
+    already emitted once with the same operands costs one dict lookup.
+    """
+
+    mov = memo.memo_sequence(Encoder.mov)
+    movz = memo.memo_movewide(Encoder.movz)
+    movn = memo.memo_movewide(Encoder.movn)
+    movk = memo.memo_movewide(Encoder.movk)
+
+
+def _install_memos():
+    wrap = {2: memo.memo2, 3: memo.memo3, 4: memo.memo4}
+    for arity, names in _MEMO_ARITY.items():
+        for name in names:
+            setattr(Builder, name, wrap[arity](getattr(Encoder, name)))
+
+
+_install_memos()

@@ -292,11 +292,33 @@ class RegOffset:
         return f"[{self.base}, {self.index}, {self.extend}{amt}]"
 
 
+_MEM_CACHE = {}
+_MEM_CACHE_LIMIT = 1 << 14
+
+
 def mem(base, offset=0, extend=None, amount=None):
-    """``[base, #offset]``, or with a register index ``[base, Xm, extend #amount]``."""
+    """``[base, #offset]``, or with a register index ``[base, Xm, extend #amount]``.
+
+    Operands are immutable, so a repeated ``mem(...)`` (the common case in
+    generated code) returns the operand built the first time.  Only exact
+    ints, registers and strings make a key, so ``16.0`` never finds ``16``.
+    """
+    cls = offset.__class__
+    if (cls is int or cls is Reg) and base.__class__ is Reg and (amount is None or amount.__class__ is int) \
+            and (extend is None or extend.__class__ is str):
+        key = (base, offset, extend, amount)
+        op = _MEM_CACHE.get(key)
+        if op is not None:
+            return op
+    else:
+        key = None
     if isinstance(offset, Reg):
-        return RegOffset(base, offset, extend or ("lsl" if offset.bits == 64 else "uxtw"), amount)
-    return Mem(base, offset, OFFSET)
+        op = RegOffset(base, offset, extend or ("lsl" if offset.bits == 64 else "uxtw"), amount)
+    else:
+        op = Mem(base, offset, OFFSET)
+    if key is not None and len(_MEM_CACHE) < _MEM_CACHE_LIMIT:
+        _MEM_CACHE[key] = op
+    return op
 
 
 def pre(base, offset):
