@@ -1,0 +1,55 @@
+"""Small helpers for the tiering, code-cache and limits tests: run a
+program on the interpreter and on a JIT configuration, and read the
+numbers the `--stats` summary prints."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from vm.api import Outcome, RunConfig, execute
+
+from .diffengines import differences
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def interp(source: str) -> Outcome:
+    return execute(source, RunConfig(jit=False), 'prog.asm')
+
+
+def jit(source: str, **options) -> Outcome:
+    options.setdefault('backend', 'x86_64')
+    options.setdefault('verbose', True)
+    options.setdefault('stats', True)
+    return execute(source, RunConfig(jit=True, **options), 'prog.asm')
+
+
+def same_as_interp(source: str, **options) -> Outcome:
+    """Run with the JIT, assert it matches the interpreter, return it."""
+    ref, got = interp(source), jit(source, **options)
+    diffs = differences(ref, got)
+    assert not diffs, f'{options}: ' + '; '.join(diffs) + '\n' + got.log
+    return got
+
+
+def stats(log: str) -> dict[str, int]:
+    """The counters of the `[JIT stats]` summary."""
+    numbers = {}
+    for key, pattern in (('functions', r'compiled regions: (\d+) functions'),
+                         ('live_regions', r'(\d+) regions live'),
+                         ('evicted', r'(\d+) evicted'),
+                         ('entries', r'(\d+) native entries'),
+                         ('handbacks', r'(\d+) hand-backs'),
+                         ('ops', r'compile time: [\d.]+ ms for (\d+) ops')):
+        m = re.search(pattern, log)
+        assert m, f'no {key!r} in the stats summary:\n{log}'
+        numbers[key] = int(m.group(1))
+    return numbers
+
+
+def jitvm(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:
+    """The `jitvm` command line in a child process."""
+    return subprocess.run([sys.executable, '-m', 'vm.cli', *args], capture_output=True,
+                          timeout=timeout, cwd=ROOT, **kw)
