@@ -144,9 +144,15 @@ _PATCH_SHORT = {19: _patch_b19, 14: _patch_b14}
 _FORMS = {}
 
 
-def _relaxable(word, bits):
-    """BranchForms for a b.cond/cbz/tbz word: itself, or inverted over a b."""
-    forms = _FORMS.get(word)
+def _relaxable(word, bits, to_label=True):
+    """BranchForms for a b.cond/cbz/tbz word: itself, or inverted over a b.
+
+    Branches to labels get ``short_range`` so finish() can size them without
+    encoding; an absolute target may be written modulo 2**64 (Capstone's
+    spelling of an address below zero), which only the encoders' 64-bit
+    arithmetic understands, so those keep sizing by encoding.
+    """
+    forms = _FORMS.get((word, to_label))
     if forms is not None:
         return forms
     limit = 1 << (bits + 1)
@@ -167,7 +173,9 @@ def _relaxable(word, bits):
             return None
         return skip + (0x14000000 | ((off >> 2) & 0x3FFFFFF)).to_bytes(4, "little")
 
-    forms = _FORMS[word] = BranchForms(4, 8, short, long)
+    # A misaligned target fails both forms, with short_range or without.
+    span = (-limit, limit - 4) if to_label else None
+    forms = _FORMS[word, to_label] = BranchForms(4, 8, short, long, span)
     return forms
 
 
@@ -873,7 +881,8 @@ class Encoder(CodeBuffer):
         if self.relax:
             if target.__class__ is not Label or target.pos < 0 or target.owner is not self \
                     or not self._short_for_sure(target, bits):
-                self.branch(target, _relaxable(word, bits), name, *ops)
+                self.branch(target, _relaxable(word, bits, target.__class__ is Label),
+                            name, *ops)
                 return
         code = self._code
         self._recs.append((len(code), len(self._var), name) + ops)

@@ -184,19 +184,39 @@ def _methods():
     return _METHODS
 
 
-def parse_line(builder, line):
-    """Assemble one line (label and/or instruction) into ``builder``."""
+def _bind_labels(builder, names):
+    for name in names:
+        builder.bind(name)
+
+
+def _labels_then(builder, names, method, ops):
+    for name in names:
+        builder.bind(name)
+    method(builder, *ops)
+
+
+def _nothing(builder):
+    pass
+
+
+_NOTHING = (_nothing, ())
+
+
+def _compile(line):
+    """``(function, args)``: what ``function(builder, *args)`` must do for one
+    line (bind its labels, call the Builder method with parsed operands)."""
     if "/" in line:
         line = line.split("//", 1)[0]
     line = line.strip()
+    labels = []
     while ":" in line:
         m = _LABEL.match(line)
         if not m:
             break
-        builder.bind(m.group(1))
+        labels.append(m.group(1))
         line = line[m.end():].strip()
     if not line:
-        return
+        return (_bind_labels, (tuple(labels),)) if labels else _NOTHING
     parts = line.split(None, 1)
     mnemonic = parts[0].lower()
     ops = _operands(mnemonic, parts[1] if len(parts) > 1 else "")
@@ -210,19 +230,65 @@ def parse_line(builder, line):
         raise ParseError(f"unsupported instruction {mnemonic!r}")
     if not ops and mnemonic in _NO_OPERANDS_DEFAULT:
         ops = list(_NO_OPERANDS_DEFAULT[mnemonic])
+    if labels:
+        return (_labels_then, (tuple(labels), method, tuple(ops)))
+    return (method, tuple(ops))
+
+
+def _mnemonic(line):
+    """The mnemonic of a line, for the message of a wrong operand count."""
+    line = line.split("//", 1)[0]
+    while True:
+        m = _LABEL.match(line)
+        if not m:
+            break
+        line = line[m.end():]
+    return line.split(None, 1)[0].lower()
+
+
+# line text -> (function, args).  Programs repeat most lines, so a line is
+# parsed once; a line that defines a label is not kept (each is unique).
+# Bounded: a full cache starts over.
+_LINE_CACHE = {}
+LINE_CACHE_LIMIT = 1 << 14
+
+
+def clear_cache():
+    """Forget every parsed line and operand (tests use it to time the cold
+    path and to compare it with the cached one)."""
+    _LINE_CACHE.clear()
+    _OPS_CACHE.clear()
+
+
+def parse_line(builder, line):
+    """Assemble one line (label and/or instruction) into ``builder``."""
+    function, args = _compile(line)
     try:
-        method(builder, *ops)
+        function(builder, *args)
     except TypeError:
-        raise ParseError(f"{mnemonic}: wrong number or kind of operands") from None
+        raise ParseError(f"{_mnemonic(line)}: wrong number or kind of operands") from None
 
 
 def parse_into(builder, text):
     """Assemble every line of ``text`` into ``builder``; errors name the line."""
-    for number, line in enumerate(text.splitlines(), 1):
-        try:
-            parse_line(builder, line)
-        except (OperandError, AsmError) as exc:
-            raise ParseError(f"line {number}: {line.strip()}: {exc}") from None
+    cache = _LINE_CACHE
+    number, line = 0, ""
+    try:
+        for number, line in enumerate(text.splitlines(), 1):
+            step = cache.get(line)
+            if step is None:
+                step = _compile(line)
+                if step[0] is not _bind_labels and step[0] is not _labels_then:
+                    if len(cache) >= LINE_CACHE_LIMIT:
+                        cache.clear()
+                    cache[line] = step
+            try:
+                step[0](builder, *step[1])
+            except TypeError:
+                raise ParseError(f"{_mnemonic(line)}: wrong number or kind of "
+                                 f"operands") from None
+    except (OperandError, AsmError) as exc:
+        raise ParseError(f"line {number}: {line.strip()}: {exc}") from None
     return builder
 
 
