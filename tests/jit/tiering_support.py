@@ -15,8 +15,9 @@ from .diffengines import differences
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def interp(source: str) -> Outcome:
-    return execute(source, RunConfig(jit=False), 'prog.asm')
+def interp(source: str, **options) -> Outcome:
+    """The reference; options that change meaning (max_call_depth) apply."""
+    return execute(source, RunConfig(jit=False, **options), 'prog.asm')
 
 
 def jit(source: str, **options) -> Outcome:
@@ -28,7 +29,8 @@ def jit(source: str, **options) -> Outcome:
 
 def same_as_interp(source: str, **options) -> Outcome:
     """Run with the JIT, assert it matches the interpreter, return it."""
-    ref, got = interp(source), jit(source, **options)
+    semantic = {k: options[k] for k in ('max_call_depth',) if k in options}
+    ref, got = interp(source, **semantic), jit(source, **options)
     diffs = differences(ref, got)
     assert not diffs, f'{options}: ' + '; '.join(diffs) + '\n' + got.log
     return got
