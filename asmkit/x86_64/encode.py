@@ -701,10 +701,10 @@ def _install_condition_methods():
     """je/jne/..., sete/..., cmove/... for every name and alias."""
     for cname, cc in CONDITIONS.items():
         def setcc(self, dst, _cc=cc):
-            self.set(_cc, dst)
+            Encoder.set(self, _cc, dst)
 
         def cmovcc(self, dst, src, _cc=cc):
-            self.cmov(_cc, dst, src)
+            Encoder.cmov(self, _cc, dst, src)
 
         for prefix, fn in (("set", setcc), ("cmov", cmovcc)):
             fn.__name__ = prefix + cname
@@ -727,7 +727,8 @@ _install_condition_methods()
 # entry of the int 1.  The first occurrence runs the checked Encoder
 # method, so errors and encodings are exactly the Encoder's.
 
-MEMO_LIMIT = 1 << 14      # entries per method; a full memo starts over
+MEMO_LIMIT = 2048         # entries per method; a full memo starts over (a
+                          # big memo costs the garbage collector more than it saves)
 _MEMOS = []               # every memo dict, for clear_memo()
 
 
@@ -743,12 +744,10 @@ def _remember(self, memo, key, slow, *ops):
     record, no fixup, no variable-size item) keep them with the listing
     record as one ``(bytes, name, *ops)`` tuple, the buffer's record shape
     for such instructions."""
-    code, recs = self._code, self._recs
-    start, nrec = len(code), len(recs)
-    nfix, nvar = len(self._fixups), len(self._var)
-    slow(self, *ops)
-    if len(recs) == nrec + 1 and len(self._fixups) == nfix \
-            and len(self._var) == nvar:
+    code, recs, fixups = self._code, self._recs, self._fixups
+    start, nrec, nfix = len(code), len(recs), len(fixups)
+    slow(self, *ops)           # (these methods add no variable-size item)
+    if len(recs) == nrec + 1 and len(fixups) == nfix:
         if len(memo) >= MEMO_LIMIT:
             memo.clear()
         try:
