@@ -9,12 +9,15 @@ on a hit it appends that shared tuple and its bytes, allocating nothing.
 
 Registers, memory operands and labels compare by identity; the key also
 holds the class of the operand that may be an immediate or a condition, so
-``True`` or ``1.0`` never hit the entry of the int ``1``.  A miss runs the
+``True`` or ``1.0`` never hit the entry of the int ``1``.  Methods whose
+remembered operands are all registers or memory operands (an int there is
+a literal address, which leaves a fixup and is never remembered) key on the
+operands alone.  A miss runs the
 checked Encoder method, so encodings and errors are exactly the Encoder's.
 """
 
 __all__ = ["MEMO_LIMIT", "clear_memo", "memo2", "memo3", "memo4", "memo_movewide",
-           "memo_sequence"]
+           "memo_sequence", "memo_identity"]
 
 MEMO_LIMIT = 1 << 14      # entries per method; a full memo starts over
 _MEMOS = []               # every memo dict, for clear_memo()
@@ -151,4 +154,41 @@ def memo_sequence(slow):
         self._recs += hit[1]
         self._code += hit[0]
 
+    return _named(method, slow)
+
+
+def memo_identity(slow, arity):
+    """``method(self, *ops)`` of ``arity`` operands that are registers or
+    memory operands whenever the result is remembered."""
+    memo = _new_memo()
+    if arity == 2:
+        def method(self, a, b):
+            try:
+                hit = memo.get((a, b))
+            except TypeError:
+                hit = None
+            if hit is None:
+                return _remember(self, memo, (a, b), slow, (a, b))
+            self._recs.append(hit)
+            self._code += hit[0]
+    elif arity == 3:
+        def method(self, a, b, c):
+            try:
+                hit = memo.get((a, b, c))
+            except TypeError:
+                hit = None
+            if hit is None:
+                return _remember(self, memo, (a, b, c), slow, (a, b, c))
+            self._recs.append(hit)
+            self._code += hit[0]
+    else:
+        def method(self, a, b, c, d):
+            try:
+                hit = memo.get((a, b, c, d))
+            except TypeError:
+                hit = None
+            if hit is None:
+                return _remember(self, memo, (a, b, c, d), slow, (a, b, c, d))
+            self._recs.append(hit)
+            self._code += hit[0]
     return _named(method, slow)
