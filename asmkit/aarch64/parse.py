@@ -246,9 +246,12 @@ def _mnemonic(line):
     return line.split(None, 1)[0].lower()
 
 
-# line text -> (function, args).  Programs repeat most lines, so a line is
-# parsed once; a line that defines a label is not kept (each is unique).
-# Bounded: a full cache starts over.
+# line text -> (record, function, args).  Programs repeat most lines, so a
+# line is parsed once; a line that defines a label is not kept (each is
+# unique).  ``record`` is the buffer's position-free record ``(bytes, name,
+# *ops)`` when the line's instruction has no fixup or variable item (what
+# the Builder's memo would append), else None.  Bounded: a full cache
+# starts over.
 _LINE_CACHE = {}
 LINE_CACHE_LIMIT = 1 << 14
 
@@ -269,21 +272,53 @@ def parse_line(builder, line):
         raise ParseError(f"{_mnemonic(line)}: wrong number or kind of operands") from None
 
 
+def _first_time(builder, line, direct):
+    """Parse and run a line not in the cache, then cache it."""
+    function, args = _compile(line)
+    recs = builder._recs
+    nrec, nfix, nvar = len(recs), len(builder._fixups), len(builder._var)
+    try:
+        function(builder, *args)
+    except TypeError:
+        raise ParseError(f"{_mnemonic(line)}: wrong number or kind of operands") from None
+    if function is _bind_labels or function is _labels_then:
+        return
+    record = None
+    if direct and len(recs) == nrec + 1 and len(builder._fixups) == nfix \
+            and len(builder._var) == nvar:
+        last = recs[-1]
+        if last[0].__class__ is bytes:
+            record = last
+        elif last[0].__class__ is int:
+            record = (bytes(builder._code[last[0]:]),) + last[2:]
+    if len(_LINE_CACHE) >= LINE_CACHE_LIMIT:
+        _LINE_CACHE.clear()
+    _LINE_CACHE[line] = (record, function, args)
+
+
 def parse_into(builder, text):
-    """Assemble every line of ``text`` into ``builder``; errors name the line."""
+    """Assemble every line of ``text`` into ``builder``; errors name the line.
+
+    A cached line whose instruction is position free appends its record and
+    bytes directly, as a Builder memo hit would (only for a plain Builder,
+    whose methods are known).
+    """
     cache = _LINE_CACHE
+    direct = builder.__class__ is Builder
     number, line = 0, ""
     try:
         for number, line in enumerate(text.splitlines(), 1):
-            step = cache.get(line)
-            if step is None:
-                step = _compile(line)
-                if step[0] is not _bind_labels and step[0] is not _labels_then:
-                    if len(cache) >= LINE_CACHE_LIMIT:
-                        cache.clear()
-                    cache[line] = step
+            entry = cache.get(line)
+            if entry is None:
+                _first_time(builder, line, direct)
+                continue
+            record, function, args = entry
+            if record is not None and direct:
+                builder._recs.append(record)
+                builder._code += record[0]
+                continue
             try:
-                step[0](builder, *step[1])
+                function(builder, *args)
             except TypeError:
                 raise ParseError(f"{_mnemonic(line)}: wrong number or kind of "
                                  f"operands") from None
