@@ -48,15 +48,23 @@ class Label:
     """A position in a buffer, possibly not known yet.
 
     Create with ``CodeBuffer.label()`` and bind with ``CodeBuffer.bind()``.
+    An anonymous label is named ``L<n>`` only when a listing or an error
+    shows it; it cannot be looked up by that name.
     """
 
-    __slots__ = ("name", "pos", "nvar", "owner")
+    __slots__ = ("_name", "pos", "nvar", "owner")
 
-    def __init__(self, name: str, owner: "CodeBuffer"):
-        self.name = name
+    def __init__(self, name: str | None, owner: "CodeBuffer"):
+        self._name = name
         self.pos = -1          # raw position once bound
         self.nvar = 0          # variable items emitted before the binding
         self.owner = owner
+
+    @property
+    def name(self) -> str:
+        if self._name is None:
+            self._name = self.owner._anonymous_name()
+        return self._name
 
     @property
     def bound(self) -> bool:
@@ -118,16 +126,21 @@ class CodeBuffer:
 
     # ----------------------------------------------------------------- labels
     def label(self, name: str | None = None) -> Label:
-        """A new unbound label; ``name`` defaults to ``L<n>``."""
-        if name is None:
-            name = f"L{len(self._labels)}"
-            while name in self._labels:
-                name += "_"
-        elif name in self._labels:
-            raise LabelError(f"label {name!r} already exists")
-        lab = Label(name, self)
-        self._labels[name] = lab
-        return lab
+        """A new unbound label; without a name it is anonymous (``L<n>``
+        in listings)."""
+        if name is not None:
+            if name in self._labels:
+                raise LabelError(f"label {name!r} already exists")
+            lab = self._labels[name] = Label(name, self)
+            return lab
+        return Label(None, self)
+
+    def _anonymous_name(self) -> str:
+        self._anon = n = getattr(self, "_anon", -1) + 1
+        name = f"L{n}"
+        while name in self._labels:
+            name += "_"
+        return name
 
     def get_label(self, name: str) -> Label:
         """The label called ``name``, created unbound on first use."""
@@ -136,7 +149,7 @@ class CodeBuffer:
 
     def bind(self, label: Label | str) -> Label:
         """Bind ``label`` to the current position (binding twice is an error)."""
-        if isinstance(label, str):
+        if label.__class__ is not Label:
             label = self.get_label(label)
         if label.owner is not self:
             raise LabelError(f"label {label.name!r} belongs to another buffer")
@@ -148,7 +161,10 @@ class CodeBuffer:
 
     def here(self, name: str | None = None) -> Label:
         """A new label bound at the current position."""
-        return self.bind(self.label(name))
+        lab = Label(None, self) if name is None else self.label(name)
+        lab.pos = len(self._code)
+        lab.nvar = len(self._var)
+        return lab
 
     # ------------------------------------------------------------------- data
     def data(self, raw: bytes) -> None:
@@ -167,7 +183,7 @@ class CodeBuffer:
             raise AsmError(f"align: {n} is not a power of two")
         fill = self._align_fill(fill)
         self._recs.append((len(self._code), len(self._var), ".align", n))
-        self._var.append((len(self._code), _ALIGN, n, fill))
+        self._var.append((len(self._code), _ALIGN, n, fill, len(self._recs) - 1))
 
     def _align_fill(self, fill):
         return fill if fill is not None else b"\x00"
@@ -193,29 +209,45 @@ class CodeBuffer:
     def branch(self, target, forms: BranchForms, name: str, *ops) -> None:
         """Emit a branch with a short and a long form.
 
-        A backward branch to a label with no variable item in between has a
-        known distance and is emitted at once; everything else is laid out
-        by finish() (short where the final layout allows).
+        A backward branch to a label has a known size when no variable item
+        lies between them, or when its short form fits even with every
+        item between at its largest (relaxation would keep it short too);
+        it is then emitted at once, its displacement patched by finish()
+        if items lie between.  Everything else is laid out by finish()
+        (short where the final layout allows).
         """
         code = self._code
+        var = self._var
         pos = len(code)
-        nvar = len(self._var)
+        nvar = len(var)
+        recs = self._recs
+        recs.append((pos, nvar, name) + ops)
         if not self.relax:
-            self._recs.append((pos, nvar, name) + ops)
             code += bytes(forms.long_size)
             self._fixups.append((pos, nvar, target, _patch_long, forms,
-                                 len(self._recs) - 1))
+                                 len(recs) - 1))
             return
-        if target.__class__ is Label and target.pos >= 0 and target.nvar == nvar:
-            self._recs.append((pos, nvar, name) + ops)
+        if target.__class__ is not Label or target.pos < 0:
+            var.append((pos, _BRANCH, target, forms, len(recs) - 1))
+            return
+        if target.nvar == nvar:
             enc = forms.short(pos, target.pos) or forms.long(pos, target.pos)
             if enc is None:
-                raise RangeError(f"{self._text(len(self._recs) - 1)}: "
+                raise RangeError(f"{self._text(len(recs) - 1)}: "
                                  f"target out of range")
             code += enc
             return
-        self._recs.append((pos, nvar, name) + ops)
-        self._var.append((pos, _BRANCH, target, forms, len(self._recs) - 1))
+        rng = forms.short_range
+        if rng is not None and nvar - target.nvar <= 64:
+            dist = target.pos - pos
+            for item in var[target.nvar:]:
+                dist -= item[2] - 1 if item[1] == _ALIGN else item[3].long_size
+            if dist >= rng[0]:
+                code += bytes(forms.short_size)
+                self._fixups.append((pos, nvar, target, _patch_short, forms,
+                                     len(recs) - 1))
+                return
+        var.append((pos, _BRANCH, target, forms, len(recs) - 1))
 
     # ----------------------------------------------------------------- finish
     def __len__(self) -> int:
@@ -252,38 +284,40 @@ class CodeBuffer:
         else:
             cum, sizes, targets = self._sizes(address)
             parts = []
+            append = parts.append
             raw_at = 0
-            for i, item in enumerate(var):
-                pos = item[0]
+            for i, (pos, kind, target, forms, rec) in enumerate(var):
                 if pos != raw_at:
-                    parts.append(code[raw_at:pos])
+                    append(code[raw_at:pos])
                     raw_at = pos
-                if item[1] == _ALIGN:
-                    parts.append(self._padding(cum[i + 1] - cum[i], item[3]))
+                if kind == _ALIGN:
+                    append(self._padding(cum[i + 1] - cum[i], forms))
                     continue
-                forms = item[3]
                 tpos, tnvar = targets[i]
                 target = address + tpos + cum[tnvar]
                 pc = address + pos + cum[i]
                 enc = (forms.short(pc, target) if sizes[i] == forms.short_size
                        else forms.long(pc, target))
                 if enc is None:
-                    raise RangeError(f"{self._text(item[4])}: target "
+                    raise RangeError(f"{self._text(rec)}: target "
                                      f"{target:#x} out of range")
-                parts.append(enc)
-            parts.append(code[raw_at:])
+                append(enc)
+            append(code[raw_at:])
             out = bytearray(b"".join(parts))
         for pos, nvar, target, patch, arg, rec in self._fixups:
             start = pos + cum[nvar]
-            tgt = self._target_of(target, cum, address, rec)
-            if patch(out, start, address + start, tgt, arg) is False:
-                raise RangeError(f"{self._text(rec)}: target {tgt:#x} "
+            if target.__class__ is Label:
+                if target.pos < 0:
+                    self._target_of(target, cum, address, rec)     # raises
+                target = address + target.pos + cum[target.nvar]
+            if patch(out, start, address + start, target, arg) is False:
+                raise RangeError(f"{self._text(rec)}: target {target:#x} "
                                  f"out of range")
         return out, cum
 
     def _sizes(self, address: int):
         """Sizes of the variable items, relaxed to a fixpoint: (cum table,
-        size per item, (target pos, target nvar) per branch).
+        size per item, (target pos, target nvar) per branch item).
 
         Every branch starts short and only ever grows to long, so the loop
         ends after at most one pass per branch.  A branch's distance is
@@ -292,40 +326,35 @@ class CodeBuffer:
         cum table changes from pass to pass.
         """
         var = self._var
-        sizes = [0] * len(var)
-        targets = [None] * len(var)
+        n = len(var)
+        sizes = [0] * n
+        targets = [None] * n
         short = []            # (i, pos, target pos, target nvar, lo, hi, forms)
-        has_align = False
-        for i, item in enumerate(var):
-            if item[1] == _ALIGN:
+        has_align = unranged = False
+        for i, (pos, kind, target, forms, rec) in enumerate(var):
+            if kind == _ALIGN:
                 has_align = True
                 continue
-            forms = item[3]
             sizes[i] = forms.short_size
-            target = item[2]
             if target.__class__ is Label:
-                if target.pos < 0:
-                    self._target_of(target, None, address, item[4])   # raises
-                tpos, tnvar = target.pos, target.nvar
+                tpos = target.pos
+                if tpos < 0:
+                    self._target_of(target, None, address, rec)    # raises
+                tnvar = target.nvar
             else:
                 tpos, tnvar = target - address, 0
             targets[i] = (tpos, tnvar)
-            lo, hi = forms.short_range or (None, None)
-            short.append((i, item[0], tpos, tnvar, lo, hi, forms))
-        if not has_align and all(e[4] is not None for e in short):
+            rng = forms.short_range
+            if rng is None:
+                unranged = True
+                short.append((i, pos, tpos, tnvar, None, None, forms))
+            else:
+                short.append((i, pos, tpos, tnvar, rng[0], rng[1], forms))
+        if not has_align and not unranged:
             short = _first_pass(short, var, sizes)
         while True:
-            if has_align:
-                cum = [0]
-                total = 0
-                for i, item in enumerate(var):
-                    if item[1] == _ALIGN:
-                        total += -(address + item[0] + total) % item[2]
-                    else:
-                        total += sizes[i]
-                    cum.append(total)
-            else:
-                cum = list(accumulate(sizes, initial=0))
+            cum = (self._cum_aligned(sizes, address) if has_align
+                   else list(accumulate(sizes, initial=0)))
             still = []
             for entry in short:
                 i, pos, tpos, tnvar, lo, hi, forms = entry
@@ -343,6 +372,18 @@ class CodeBuffer:
             if len(still) == len(short):
                 return cum, sizes, targets
             short = still
+
+    def _cum_aligned(self, sizes, address):
+        """The cum table when alignment padding depends on the layout."""
+        cum = [0]
+        total = 0
+        for i, item in enumerate(self._var):
+            if item[1] == _ALIGN:
+                total += -(address + item[0] + total) % item[2]
+            else:
+                total += sizes[i]
+            cum.append(total)
+        return cum
 
     # ---------------------------------------------------------------- listing
     def _text(self, rec: int) -> str:
@@ -414,6 +455,15 @@ def _first_pass(short, var, sizes):
         if not lo <= d_long <= hi:
             keep.append(entry)
     return keep
+
+
+def _patch_short(code, start, pc, target, forms):
+    """Fixup for a backward branch known to stay short."""
+    enc = forms.short(pc, target)
+    if enc is None:
+        return False
+    code[start:start + len(enc)] = enc
+    return True
 
 
 def _patch_long(code, start, pc, target, forms):

@@ -70,11 +70,12 @@ def _imm(name, pos, v, size):
 
 
 def _jcc_forms(cc):
-    op8, op32 = 0x70 | cc, bytes((0x0F, 0x80 | cc))
+    op32 = bytes((0x0F, 0x80 | cc))
+    table = [bytes((0x70 | cc, d)) for d in range(256)]
 
     def short(pc, target):
         d = target - pc - 2
-        return bytes((op8, d & 0xFF)) if -128 <= d <= 127 else None
+        return table[d & 0xFF] if -128 <= d <= 127 else None
 
     def long(pc, target):
         d = target - pc - 6
@@ -83,9 +84,12 @@ def _jcc_forms(cc):
     return BranchForms(2, 6, short, long, (-126, 129))
 
 
+_JMP8 = [bytes((0xEB, d)) for d in range(256)]
+
+
 def _jmp_short(pc, target):
     d = target - pc - 2
-    return bytes((0xEB, d & 0xFF)) if -128 <= d <= 127 else None
+    return _JMP8[d & 0xFF] if -128 <= d <= 127 else None
 
 
 def _jmp_long(pc, target):
