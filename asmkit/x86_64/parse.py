@@ -11,6 +11,7 @@ Directives: ``.byte`` b, ... and ``.align`` n.
 from __future__ import annotations
 
 import inspect
+import re
 
 from ..buffer import AsmError
 from .encode import CONDITIONS, Builder
@@ -20,25 +21,29 @@ from .regs import REGS, RIP
 __all__ = ["assemble", "parse_into", "MNEMONICS"]
 
 _SIZES = {"byte": 8, "word": 16, "dword": 32, "qword": 64}
+_CACHE_LIMIT = 1 << 15    # entries per text cache; a full cache starts over
 
 
 def _number(text: str):
+    """The value of a number (``0x1f``, ``31``, ``-8``, ``1fh``, ``007``), or
+    None.  A number starts with a digit or a sign, so an identifier such as
+    ``beh`` is a label (MASM's rule: write ``0beh``)."""
+    if not text or not (text[0].isdigit() or text[0] in "+-"):
+        return None
     t = text.replace("_", "") if "_" in text else text
     try:
         return int(t, 0)
     except ValueError:
         pass
     try:
-        if t.lower().endswith("h"):
+        if t[-1] in "hH":
             return int(t[:-1], 16)
         return int(t, 10)             # decimal with leading zeros
     except ValueError:
         return None
 
 
-def _is_ident(text: str) -> bool:
-    return bool(text) and (text[0].isalpha() or text[0] in "._$") and \
-        all(c.isalnum() or c in "._$@" for c in text)
+_is_ident = re.compile(r"[A-Za-z._$][\w.$@]*\Z", re.ASCII).match
 
 
 def _parse_address(body: str, size):
@@ -118,7 +123,7 @@ def _operand(text: str):
     hit = _CACHE.get(text)
     if hit is None:
         hit = _parse_operand(text.strip())
-        if len(_CACHE) > 4096:
+        if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
         _CACHE[text] = hit
     return hit
@@ -164,54 +169,113 @@ def _directive(b: Builder, name: str, ops):
         raise AsmError(f"unknown directive {name!r}")
 
 
+# ------------------------------------------------------------ statements
+#
+# Each line compiles once to a tuple of steps ``(fn, args, statement)``,
+# run as ``fn(builder, *args)``: a Builder method with its operands, a
+# label binding, or a directive.  Label operands stay names and are looked
+# up in each builder, so a compiled line is reusable across builders.
+# Lines and statements are cached by their text; a program repeats most of
+# its lines, and the Builder memoises the instructions behind them.
+
+_LINES: dict = {}
+_INSNS: dict = {}
+
+
 def parse_into(b: Builder, text: str) -> Builder:
     """Append the instructions of ``text`` to builder ``b``."""
-    table, arity, operand = MNEMONICS, _ARITY, _operand
-    for lineno, line in enumerate(text.split("\n"), 1):
-        if "#" in line:
-            line = line[:line.index("#")]
-        for stmt in line.split(";"):
-            stmt = stmt.strip()
-            if not stmt:
-                continue
-            try:
-                _statement(b, stmt, table, arity, operand)
-            except AsmError as exc:
-                raise AsmError(f"line {lineno}: {stmt!r}: {exc}") from None
+    lines = _LINES
+    lineno = 0
+    for line in text.split("\n"):
+        lineno += 1
+        steps = lines.get(line)
+        if steps is None:
+            steps = _compile_line(line, lineno)
+        try:
+            for fn, args, stmt in steps:
+                fn(b, *args)
+        except AsmError as exc:
+            raise AsmError(f"line {lineno}: {stmt!r}: {exc}") from None
     return b
 
 
-def _statement(b, stmt, table, arity, operand):
-    while ":" in stmt:
-        head, sep, rest = stmt.partition(":")
-        if not sep or not _is_ident(head.strip()) or "[" in head:
-            break
-        b.bind(head.strip())
-        stmt = rest.strip()
+def _compile_line(line: str, lineno: int):
+    if "#" in line:
+        line = line[:line.index("#")]
+    steps = []
+    for stmt in line.split(";") if ";" in line else (line,):
+        stmt = stmt.strip()
         if not stmt:
-            return
-    if "\t" in stmt:
-        stmt = stmt.replace("\t", " ")
-    mnem, _, rest = stmt.partition(" ")
+            continue
+        try:
+            text = stmt
+            while ":" in text:
+                head, _, rest = text.partition(":")
+                name = head.strip()
+                if not _is_ident(name):
+                    break
+                steps.append((_bind, (name,), stmt))
+                text = rest.strip()
+            if text:
+                step = _INSNS.get(text)
+                if step is None:
+                    step = _compile_instruction(text)
+                steps.append((step[0], step[1], stmt))
+        except AsmError as exc:
+            raise AsmError(f"line {lineno}: {stmt!r}: {exc}") from None
+    steps = tuple(steps)
+    if len(_LINES) >= _CACHE_LIMIT:
+        _LINES.clear()
+    _LINES[line] = steps
+    return steps
+
+
+def _compile_instruction(text: str):
+    """(fn, args) for one instruction or directive text, cached by text."""
+    key = text
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    mnem, _, rest = text.partition(" ")
     mnem = mnem.lower()
-    ops = []
+    ops, labels = [], []
     if rest:
-        for text in rest.split(","):
-            value, label = operand(text)
+        for i, op_text in enumerate(rest.split(",")):
+            value, label = _operand(op_text)
             if label is not None:
-                value = (b.get_label(label) if value is None
-                         else value + b.get_label(label))
+                labels.append((i, label))
             ops.append(value)
     if mnem[0] == ".":
-        _directive(b, mnem, ops)
-        return
-    fn = table.get(mnem)
-    if fn is None:
-        raise AsmError(f"unknown or unsupported instruction {mnem!r}")
-    need, most = arity[mnem]
-    if not need <= len(ops) <= most:
-        want = str(need) if need == most else f"{need} to {most}"
-        raise AsmError(f"{mnem} takes {want} operand(s), got {len(ops)}")
+        if labels:
+            raise AsmError(f"{mnem} takes numbers, not labels")
+        step = (_directive, (mnem, ops))
+    else:
+        fn = MNEMONICS.get(mnem)
+        if fn is None:
+            raise AsmError(f"unknown or unsupported instruction {mnem!r}")
+        need, most = _ARITY[mnem]
+        if not need <= len(ops) <= most:
+            want = str(need) if need == most else f"{need} to {most}"
+            raise AsmError(f"{mnem} takes {want} operand(s), got {len(ops)}")
+        if labels:
+            step = (_with_labels, (fn, tuple(ops), tuple(labels)))
+        else:
+            step = (fn, tuple(ops))
+    if len(_INSNS) >= _CACHE_LIMIT:
+        _INSNS.clear()
+    _INSNS[key] = step
+    return step
+
+
+def _bind(b, name):
+    b.bind(name)
+
+
+def _with_labels(b, fn, ops, labels):
+    """Run ``fn`` with the label operands looked up in builder ``b``."""
+    ops = list(ops)
+    for i, name in labels:
+        lab = b.get_label(name)
+        ops[i] = lab if ops[i] is None else ops[i] + lab
     fn(b, *ops)
 
 
