@@ -229,13 +229,18 @@ class CodeBuffer:
             return
         if target.__class__ is not Label or target.pos < 0:
             var.append((pos, _BRANCH, target, forms, len(recs) - 1))
-            return
+        else:
+            self._backward(target, forms, pos, nvar)
+
+    def _backward(self, target, forms, pos, nvar):
+        """The rest of branch() for a bound label, its record just noted."""
+        var = self._var
+        rec = len(self._recs) - 1
         if target.nvar == nvar:
             enc = forms.short(pos, target.pos) or forms.long(pos, target.pos)
             if enc is None:
-                raise RangeError(f"{self._text(len(recs) - 1)}: "
-                                 f"target out of range")
-            code += enc
+                raise RangeError(f"{self._text(rec)}: target out of range")
+            self._code += enc
             return
         rng = forms.short_range
         if rng is not None and nvar - target.nvar <= 64:
@@ -243,11 +248,10 @@ class CodeBuffer:
             for item in var[target.nvar:]:
                 dist -= item[2] - 1 if item[1] == _ALIGN else item[3].long_size
             if dist >= rng[0]:
-                code += bytes(forms.short_size)
-                self._fixups.append((pos, nvar, target, _patch_short, forms,
-                                     len(recs) - 1))
+                self._code += bytes(forms.short_size)
+                self._fixups.append((pos, nvar, target, _patch_short, forms, rec))
                 return
-        var.append((pos, _BRANCH, target, forms, len(recs) - 1))
+        var.append((pos, _BRANCH, target, forms, rec))
 
     # ----------------------------------------------------------------- finish
     def __len__(self) -> int:
@@ -325,12 +329,15 @@ class CodeBuffer:
         (an absolute target is ``target - address`` at nvar 0), so only the
         cum table changes from pass to pass.
         """
+        plain = self._sizes_plain(address)
+        if plain is not None:
+            return plain
         var = self._var
         n = len(var)
         sizes = [0] * n
         targets = [None] * n
         short = []            # (i, pos, target pos, target nvar, lo, hi, forms)
-        has_align = unranged = False
+        has_align = False
         for i, (pos, kind, target, forms, rec) in enumerate(var):
             if kind == _ALIGN:
                 has_align = True
@@ -346,12 +353,9 @@ class CodeBuffer:
             targets[i] = (tpos, tnvar)
             rng = forms.short_range
             if rng is None:
-                unranged = True
                 short.append((i, pos, tpos, tnvar, None, None, forms))
             else:
                 short.append((i, pos, tpos, tnvar, rng[0], rng[1], forms))
-        if not has_align and not unranged:
-            short = _first_pass(short, var, sizes)
         while True:
             cum = (self._cum_aligned(sizes, address) if has_align
                    else list(accumulate(sizes, initial=0)))
@@ -371,6 +375,67 @@ class CodeBuffer:
                 sizes[i] = forms.long_size
             if len(still) == len(short):
                 return cum, sizes, targets
+            short = still
+
+    def _sizes_plain(self, address: int):
+        """_sizes() for the usual buffer: only branches, each with a
+        short_range, and no alignment (None otherwise).
+
+        Without alignment a branch's distance only grows (in magnitude) as
+        other branches grow, and to an absolute target it moves one way, so
+        a branch that fits short both when every other branch is short and
+        when every other branch is long is short in the result; one that
+        does not fit when all are short is long (the loop's first pass would
+        make it so).  Only the rest need the fixpoint loop.
+        """
+        var = self._var
+        tpos, tnvar, ranges, sizes = [], [], [], []
+        base, most = [0], [0]       # cum if every branch short / extra if long
+        b_total = m_total = 0
+        for pos, kind, target, forms, rec in var:
+            rng = forms.short_range if kind == _BRANCH else None
+            if rng is None:
+                return None
+            if target.__class__ is Label:
+                if target.pos < 0:
+                    self._target_of(target, None, address, rec)    # raises
+                tpos.append(target.pos)
+                tnvar.append(target.nvar)
+            else:
+                tpos.append(target - address)
+                tnvar.append(0)
+            ranges.append(rng)
+            size = forms.short_size
+            sizes.append(size)
+            b_total += size
+            base.append(b_total)
+            m_total += forms.long_size - size
+            most.append(m_total)
+        short = []
+        for i, (pos, _, _, forms, _) in enumerate(var):
+            lo, hi = ranges[i]
+            k = tnvar[i]
+            d = tpos[i] + base[k] - pos - base[i]
+            if not lo <= d <= hi:
+                sizes[i] = forms.long_size
+                continue
+            if k > i:                  # forward: the branch itself stays short
+                d += most[k] - most[i + 1]
+            else:
+                d -= most[i] - most[k]
+            if not lo <= d <= hi:
+                short.append((i, pos, tpos[i], k, lo, hi, forms))
+        while True:
+            cum = list(accumulate(sizes, initial=0))
+            still = []
+            for entry in short:
+                i, pos, tp, k, lo, hi, forms = entry
+                if lo <= tp + cum[k] - pos - cum[i] <= hi:
+                    still.append(entry)
+                else:
+                    sizes[i] = forms.long_size
+            if len(still) == len(short):
+                return cum, sizes, list(zip(tpos, tnvar))
             short = still
 
     def _cum_aligned(self, sizes, address):
@@ -422,39 +487,6 @@ class CodeBuffer:
             a, b = starts[i], starts[i + 1]
             rows.append((address + a, bytes(out[a:b]), self._text(i)))
         return rows
-
-
-def _first_pass(short, var, sizes):
-    """The first relaxation pass (every branch short) for a buffer without
-    alignment, which also drops the branches that can never become long.
-
-    Without alignment a branch's distance only grows (in magnitude) as
-    other branches grow, and to an absolute target it moves one way, so a
-    branch whose short form fits both when every other branch is short and
-    when every other branch is long fits in every layout the loop can
-    visit.  Branches that do not fit now become long, exactly as the first
-    pass of the loop would make them.  Returns the branches left to check.
-    """
-    grow = [0] * len(var)
-    for entry in short:
-        forms = entry[6]
-        grow[entry[0]] = forms.long_size - forms.short_size
-    most = list(accumulate(grow, initial=0))     # extra size if all long
-    base = list(accumulate(sizes, initial=0))    # sizes are all short now
-    keep = []
-    for entry in short:
-        i, pos, tpos, tnvar, lo, hi, forms = entry
-        d = tpos + base[tnvar] - pos - base[i]
-        if not lo <= d <= hi:
-            sizes[i] = forms.long_size
-            continue
-        if tnvar > i:                 # forward: the branch itself stays short
-            d_long = d + most[tnvar] - most[i + 1]
-        else:
-            d_long = d - (most[i] - most[tnvar])
-        if not lo <= d_long <= hi:
-            keep.append(entry)
-    return keep
 
 
 def _patch_short(code, start, pc, target, forms):

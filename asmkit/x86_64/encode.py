@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from ..buffer import AsmError, BranchForms, CodeBuffer, Label
+from ..buffer import _BRANCH, AsmError, BranchForms, CodeBuffer, Label
 from .operands import SIZE_NAMES, Mem, fits_i32
 from .regs import RIP, Reg
 
@@ -855,12 +855,6 @@ class Builder(Encoder):
         else:
             Encoder.j(self, cond, target)
 
-    def jmp(self, target):
-        """jmp label/address (rel8 or rel32), or jmp r64 / qword ptr [m]."""
-        if target.__class__ is Label and target.owner is self:
-            self.branch(target, _JMP, "jmp", target)
-        else:
-            Encoder.jmp(self, target)
 
     def call(self, target):
         """call label/address (rel32), or call r64 / qword ptr [m]."""
@@ -883,6 +877,31 @@ class Builder(Encoder):
             Encoder.ret(self, pop)
 
 
+def _jump_method(forms, name, cc):
+    """jCC (cc 0-15) or jmp (cc None) to a label of this builder, inline:
+    a forward one becomes a variable item for finish(), a backward one is
+    sized now where it can be (see CodeBuffer.branch, which this mirrors)."""
+    def jump(self, target):
+        if target.__class__ is Label and target.owner is self and self.relax:
+            code, var, recs = self._code, self._var, self._recs
+            pos, nvar = len(code), len(var)
+            recs.append((pos, nvar, name, target))
+            if target.pos < 0:
+                var.append((pos, _BRANCH, target, forms, len(recs) - 1))
+            else:
+                self._backward(target, forms, pos, nvar)
+        elif cc is None:
+            Encoder.jmp(self, target)
+        else:
+            Encoder.j(self, cc, target)
+
+    jump.__doc__ = f"{name} label/address (rel8 when it fits, else rel32)"
+    return jump
+
+
+Builder.jmp = _jump_method(_JMP, "jmp", None)
+Builder.jmp.__doc__ = ("jmp label/address (rel8 or rel32), or jmp r64 / "
+                       "qword ptr [m].")
 _call_indirect = _memo1(lambda self, target: Encoder._indirect(self, 2, "call", target))
 _JCC_NAMES = ["j" + n for n in CC_NAMES]
 
@@ -894,11 +913,7 @@ def _install_memos():
             setattr(Builder, name, wrap(getattr(Encoder, name)))
     Builder.sal = Builder.shl
     for cname, cc in CONDITIONS.items():
-        def j(self, target, _cc=cc):
-            if target.__class__ is Label and target.owner is self:
-                self.branch(target, _JCC[_cc], _JCC_NAMES[_cc], target)
-            else:
-                Encoder.j(self, _cc, target)
+        j = _jump_method(_JCC[cc], _JCC_NAMES[cc], cc)
 
         j.__name__ = "j" + cname
         j.__doc__ = f"j{cname} label/address: see j()"
