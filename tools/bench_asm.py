@@ -98,7 +98,7 @@ def _clear_memo(mod):
 
 
 def aarch64_workload(n_blocks):
-    """A JIT-like AArch64 mix (26 instructions a block): ldr/str with unsigned
+    """A JIT-like AArch64 mix (25 instructions a block): ldr/str with unsigned
     and register offsets, add/sub register and immediate, logical with
     bitmask immediates, lsl/asr, mul/sdiv/msub, cmp + b.cond to a forward
     and a backward label, csel/cset, a 64-bit constant (movz + 2 movk), bl.
@@ -158,10 +158,10 @@ def aarch64_workload(n_blocks):
              "cmp x2, #0\nb.ne top{0}")
     text = "\n".join(block.format(i) for i in range(n_blocks)) + "\nfunc:\nret"
     alone = [line for line in block.split("\n") if "{0}" not in line and "func" not in line]
-    return build, (text, alone), 26
+    return build, (text, alone), 25
 
 
-aarch64_workload.per_block = 26
+aarch64_workload.per_block = 25
 
 
 WORKLOADS = {"x86_64": x86_64_workload, "aarch64": aarch64_workload}

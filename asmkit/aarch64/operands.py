@@ -125,6 +125,9 @@ class Imm12:
     def value(self):
         return self.imm12 << self.shift
 
+    def __repr__(self):
+        return f"#{self.imm12:#x}" + (f", lsl #{self.shift}" if self.shift else "")
+
 
 def encode_bitmask(value, bits):
     """N:immr:imms (13 bits) for a logical immediate, or None if unencodable.

@@ -1,0 +1,138 @@
+"""The fast paths change no byte: memo vs Encoder, cached text vs cold text,
+cached mem() operands, and the benchmark's program vs Keystone (about 3 s)."""
+
+import pytest
+
+import asmkit
+from asmkit.aarch64 import encode, parse
+from asmkit.aarch64.cases import KEYSTONE_OFFSET_FORMS, all_cases, fmt_text, resolve_args
+from asmkit.aarch64.encode import Builder, Encoder, clear_memo
+from asmkit.aarch64.operands import Mem, OperandError, mem
+from asmkit.aarch64.regs import SP, W, X
+
+x0, x1, x2 = X[0], X[1], X[2]
+PC = 0x100000000
+
+
+def _emit(cls, method, args):
+    b = cls(relax=False)
+    try:
+        getattr(b, method)(*resolve_args(args, PC))
+    except OperandError as exc:
+        return ("error", str(exc))
+    return b.finish(PC), b.listing(PC)
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return all_cases()
+
+
+def test_memo_gives_the_encoders_bytes_and_listing_for_every_case(cases):
+    clear_memo()
+    checked = 0
+    for _form, method, args in cases:
+        want = _emit(Encoder, method, args)
+        assert _emit(Builder, method, args) == want, (method, args)      # miss
+        assert _emit(Builder, method, args) == want, (method, args)      # hit
+        checked += 1
+    assert checked >= 28000
+
+
+def test_memo_keeps_int_bool_and_float_apart():
+    b = Builder()
+    b.add(x0, x1, 1)
+    b.add(x0, x1, True)                 # the Encoder accepts a bool as 1
+    with pytest.raises(OperandError):
+        b.add(x0, x1, 1.0)
+    b.csel(x0, x1, x2, 1)               # condition code 1 (ne)
+    with pytest.raises(OperandError):
+        b.csel(x0, x1, x2, 1.0)
+    assert [row[2] for row in b.listing()] == [
+        "add x0, x1, #1", "add x0, x1, #True", "csel x0, x1, x2, #1"]
+
+
+def test_position_dependent_forms_are_never_remembered():
+    for address in (0x800, 0x400, 0x800):
+        b = Builder()
+        b.nop()
+        b.ldr(x0, 0x1000)                # literal: a fixup, so not memoised
+        e = Encoder()
+        e.nop()
+        e.ldr(x0, 0x1000)
+        assert b.finish(address) == e.finish(address)
+        assert b._recs[-1][0] == 4       # a positional record
+
+
+def test_repeated_instruction_shares_one_record():
+    b = Builder()
+    for _ in range(3):
+        b.mul(x0, x1, x2)
+    assert b._recs[-1] is b._recs[-2]
+    assert b.finish().hex() == "207c029b" * 3
+
+
+def test_mem_returns_the_cached_operand_only_for_equal_exact_types():
+    assert mem(x1, 16) is mem(x1, 16)
+    assert mem(x1, x2, "lsl", 3) is mem(x1, x2, "lsl", 3)
+    assert mem(x1, 16) is not mem(X[3], 16)
+    odd = mem(x1, 16.0)
+    assert odd.offset.__class__ is float and odd is not mem(x1, 16)
+    with pytest.raises(OperandError):
+        mem(W[1], 16)
+    assert isinstance(mem(SP, -8), Mem)
+
+
+def test_cached_text_equals_cold_text_for_every_case(cases):
+    accepted = [(m, a) for _f, m, a in cases if m not in KEYSTONE_OFFSET_FORMS
+                and _emit(Encoder, m, a)[0] != "error"]
+    lines = [fmt_text(m, a, PC + 4 * i) for i, (m, a) in enumerate(accepted)]
+    text = "\n".join(lines)
+    parse.clear_cache()
+    clear_memo()
+    cold = asmkit.assemble(text, "aarch64", PC)
+    warm = asmkit.assemble(text, "aarch64", PC)
+    assert warm == cold and len(cold) >= 4 * len(accepted) >= 4 * 28000
+    b1 = parse.parse_into(Builder(), text)
+    assert b1.listing(PC) == parse.parse_into(Encoder(), text).listing(PC)
+
+
+def test_text_into_a_builder_subclass_takes_the_call_path():
+    class Mine(Builder):
+        pass
+
+    text = "add x0, x1, #1\nldr x2, [x1, #8]\nloop:\nb.ne loop\nadd x0, x1, #1"
+    direct = parse.parse_into(Builder(), text)       # caches the lines
+    called = parse.parse_into(Mine(), text)
+    assert called.listing(0x40) == direct.listing(0x40)
+    assert called.finish().hex() == "20040091" "220440f9" "01000054" "20040091"
+
+
+def test_errors_still_name_the_line_on_cached_lines():
+    parse.clear_cache()
+    asmkit.assemble("add x0, x1, x2", "aarch64")
+    with pytest.raises(parse.ParseError, match=r"line 2: add x0, x1: add: wrong number"):
+        asmkit.assemble("add x0, x1, x2\nadd x0, x1", "aarch64")
+    with pytest.raises(parse.ParseError, match=r"line 1: add x0, w1, x2: "):
+        asmkit.assemble("add x0, w1, x2", "aarch64")
+
+
+def test_benchmark_program_agrees_with_keystone_and_the_text_assembler():
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    try:
+        import bench_asm
+    finally:
+        sys.path.pop(0)
+    from asmkit.oracles import keystone as ks
+    import asmkit.aarch64 as arch
+    build, text, _ = bench_asm.aarch64_workload(20)
+    program = text[0] if isinstance(text, tuple) else text
+    code = build().finish()
+    assert code == arch.assemble(program) == ks.assemble(program, arch)
+    assert len(code) == 4 * (25 * 20 + 1)
+
+
+def test_encoder_module_exports():
+    assert encode.Builder is Builder and issubclass(Builder, Encoder)
