@@ -54,10 +54,10 @@ class Label:
 
     __slots__ = ("_name", "pos", "nvar", "owner")
 
-    def __init__(self, name: str | None, owner: "CodeBuffer"):
+    def __init__(self, name: str | None, owner: "CodeBuffer", pos=-1, nvar=0):
         self._name = name
-        self.pos = -1          # raw position once bound
-        self.nvar = 0          # variable items emitted before the binding
+        self.pos = pos         # raw position once bound, else -1
+        self.nvar = nvar       # variable items emitted before the binding
         self.owner = owner
 
     @property
@@ -161,7 +161,9 @@ class CodeBuffer:
 
     def here(self, name: str | None = None) -> Label:
         """A new label bound at the current position."""
-        lab = Label(None, self) if name is None else self.label(name)
+        if name is None:
+            return Label(None, self, len(self._code), len(self._var))
+        lab = self.label(name)
         lab.pos = len(self._code)
         lab.nvar = len(self._var)
         return lab
@@ -286,21 +288,21 @@ class CodeBuffer:
             cum = [0]
             out = bytearray(code)
         else:
-            cum, sizes, targets = self._sizes(address)
+            cum, sizes, tpos, tnvar = self._sizes(address)
             parts = []
             append = parts.append
             raw_at = 0
-            for i, (pos, kind, target, forms, rec) in enumerate(var):
+            for i, ((pos, kind, target, forms, rec), size, tp, tn) in \
+                    enumerate(zip(var, sizes, tpos, tnvar)):
                 if pos != raw_at:
                     append(code[raw_at:pos])
                     raw_at = pos
                 if kind == _ALIGN:
                     append(self._padding(cum[i + 1] - cum[i], forms))
                     continue
-                tpos, tnvar = targets[i]
-                target = address + tpos + cum[tnvar]
+                target = address + tp + cum[tn]
                 pc = address + pos + cum[i]
-                enc = (forms.short(pc, target) if sizes[i] == forms.short_size
+                enc = (forms.short(pc, target) if size == forms.short_size
                        else forms.long(pc, target))
                 if enc is None:
                     raise RangeError(f"{self._text(rec)}: target "
@@ -314,14 +316,20 @@ class CodeBuffer:
                 if target.pos < 0:
                     self._target_of(target, cum, address, rec)     # raises
                 target = address + target.pos + cum[target.nvar]
-            if patch(out, start, address + start, target, arg) is False:
+            if patch is _patch_short:            # inline: the common case
+                enc = arg.short(address + start, target)
+                if enc is None:
+                    raise RangeError(f"{self._text(rec)}: target {target:#x} "
+                                     f"out of range")
+                out[start:start + len(enc)] = enc
+            elif patch(out, start, address + start, target, arg) is False:
                 raise RangeError(f"{self._text(rec)}: target {target:#x} "
                                  f"out of range")
         return out, cum
 
     def _sizes(self, address: int):
         """Sizes of the variable items, relaxed to a fixpoint: (cum table,
-        size per item, (target pos, target nvar) per branch item).
+        size per item, target pos per item, target nvar per item).
 
         Every branch starts short and only ever grows to long, so the loop
         ends after at most one pass per branch.  A branch's distance is
@@ -335,7 +343,7 @@ class CodeBuffer:
         var = self._var
         n = len(var)
         sizes = [0] * n
-        targets = [None] * n
+        tpos, tnvar = [0] * n, [0] * n
         short = []            # (i, pos, target pos, target nvar, lo, hi, forms)
         has_align = False
         for i, (pos, kind, target, forms, rec) in enumerate(var):
@@ -344,25 +352,25 @@ class CodeBuffer:
                 continue
             sizes[i] = forms.short_size
             if target.__class__ is Label:
-                tpos = target.pos
-                if tpos < 0:
+                tp = target.pos
+                if tp < 0:
                     self._target_of(target, None, address, rec)    # raises
-                tnvar = target.nvar
+                tn = target.nvar
             else:
-                tpos, tnvar = target - address, 0
-            targets[i] = (tpos, tnvar)
+                tp, tn = target - address, 0
+            tpos[i], tnvar[i] = tp, tn
             rng = forms.short_range
             if rng is None:
-                short.append((i, pos, tpos, tnvar, None, None, forms))
+                short.append((i, pos, tp, tn, None, None, forms))
             else:
-                short.append((i, pos, tpos, tnvar, rng[0], rng[1], forms))
+                short.append((i, pos, tp, tn, rng[0], rng[1], forms))
         while True:
             cum = (self._cum_aligned(sizes, address) if has_align
                    else list(accumulate(sizes, initial=0)))
             still = []
             for entry in short:
-                i, pos, tpos, tnvar, lo, hi, forms = entry
-                d = tpos + cum[tnvar] - pos - cum[i]
+                i, pos, tp, tn, lo, hi, forms = entry
+                d = tp + cum[tn] - pos - cum[i]
                 if lo is not None:
                     if lo <= d <= hi:
                         still.append(entry)
@@ -374,7 +382,7 @@ class CodeBuffer:
                         continue
                 sizes[i] = forms.long_size
             if len(still) == len(short):
-                return cum, sizes, targets
+                return cum, sizes, tpos, tnvar
             short = still
 
     def _sizes_plain(self, address: int):
@@ -435,7 +443,7 @@ class CodeBuffer:
                 else:
                     sizes[i] = forms.long_size
             if len(still) == len(short):
-                return cum, sizes, list(zip(tpos, tnvar))
+                return cum, sizes, tpos, tnvar
             short = still
 
     def _cum_aligned(self, sizes, address):

@@ -70,16 +70,20 @@ def _imm(name, pos, v, size):
 
 
 def _jcc_forms(cc):
-    op32 = bytes((0x0F, 0x80 | cc))
     table = [bytes((0x70 | cc, d)) for d in range(256)]
 
     def short(pc, target):
         d = target - pc - 2
         return table[d & 0xFF] if -128 <= d <= 127 else None
 
+    pack = struct.Struct("<BBi").pack
+    op2 = 0x80 | cc
+
     def long(pc, target):
-        d = target - pc - 6
-        return op32 + _I32(d) if -0x80000000 <= d <= 0x7FFFFFFF else None
+        try:
+            return pack(0x0F, op2, target - pc - 6)
+        except struct.error:          # beyond rel32
+            return None
 
     return BranchForms(2, 6, short, long, (-126, 129))
 
@@ -92,9 +96,14 @@ def _jmp_short(pc, target):
     return _JMP8[d & 0xFF] if -128 <= d <= 127 else None
 
 
+_JMP32 = struct.Struct("<Bi").pack
+
+
 def _jmp_long(pc, target):
-    d = target - pc - 5
-    return b"\xe9" + _I32(d) if -0x80000000 <= d <= 0x7FFFFFFF else None
+    try:
+        return _JMP32(0xE9, target - pc - 5)
+    except struct.error:              # beyond rel32
+        return None
 
 
 _JCC = [_jcc_forms(cc) for cc in range(16)]
@@ -767,10 +776,8 @@ def _memo1(slow):
     def method(self, a):
         key = (a, a.__class__)
         try:
-            hit = memo.get(key)
-        except TypeError:
-            hit = None
-        if hit is None:
+            hit = memo[key]
+        except (KeyError, TypeError):
             return _remember(self, memo, key, slow, a)
         self._recs.append(hit)
         self._code += hit[0]
@@ -785,10 +792,8 @@ def _memo2(slow):
     def method(self, a, b):
         key = (a, b, b.__class__)
         try:
-            hit = memo.get(key)
-        except TypeError:
-            hit = None
-        if hit is None:
+            hit = memo[key]
+        except (KeyError, TypeError):
             return _remember(self, memo, key, slow, a, b)
         self._recs.append(hit)
         self._code += hit[0]
@@ -805,10 +810,8 @@ def _memo3(slow, optional=True):
     def lookup(self, a, b, c):
         key = (a, b, c, c.__class__)
         try:
-            hit = memo.get(key)
-        except TypeError:
-            hit = None
-        if hit is None:
+            hit = memo[key]
+        except (KeyError, TypeError):
             return _remember(self, memo, key, slow, a, b, c)
         self._recs.append(hit)
         self._code += hit[0]
@@ -864,15 +867,13 @@ class Builder(Encoder):
             _call_indirect(self, target)
 
     def cqo(self):
-        code = self._code
-        self._recs.append((len(code), len(self._var), "cqo"))
-        code += b"\x48\x99"
+        self._recs.append(_CQO)
+        self._code += b"\x48\x99"
 
     def ret(self, pop=None):
         if pop is None:
-            code = self._code
-            self._recs.append((len(code), len(self._var), "ret"))
-            code.append(0xC3)
+            self._recs.append(_RET)
+            self._code += b"\xc3"
         else:
             Encoder.ret(self, pop)
 
@@ -904,6 +905,7 @@ Builder.jmp.__doc__ = ("jmp label/address (rel8 or rel32), or jmp r64 / "
                        "qword ptr [m].")
 _call_indirect = _memo1(lambda self, target: Encoder._indirect(self, 2, "call", target))
 _JCC_NAMES = ["j" + n for n in CC_NAMES]
+_CQO, _RET = (b"\x48\x99", "cqo"), (b"\xc3", "ret")     # shared records
 
 
 def _install_memos():
