@@ -272,6 +272,17 @@ class CodeBuffer:
         """The finished bytes, placed at ``address``."""
         return bytes(self._layout(address)[0])
 
+    def finish_with_labels(self, labels, address: int = 0):
+        """``(bytes, [final offset of each label])``: one layout for both, so
+        a JIT can learn where its entry points and return sites ended up."""
+        out, cum = self._layout(address)
+        offsets = []
+        for lab in labels:
+            if lab.pos < 0:
+                raise LabelError(f"label {lab.name!r} is never bound")
+            offsets.append(lab.pos + cum[lab.nvar])
+        return bytes(out), offsets
+
     def _target_of(self, target, cum, address, rec):
         if target.__class__ is Label:
             if target.pos < 0:

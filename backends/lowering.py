@@ -181,24 +181,15 @@ class Lowering:
         return self.finish_code(entry)
 
     def finish_code(self, entry) -> CompiledCode:
-        b = self.b
-        where = {}
-
-        def record(code, start, pc, target, key):
-            where[key] = target
-            return True
-
-        b.fixup(entry, record, 'entry')
-        for pc, lab in self.osr_labels.items():
-            b.fixup(lab, record, ('osr', pc))
-        for k, (lab, call_pc, delta, height) in enumerate(self.return_labels):
-            b.fixup(lab, record, ('ret', k))
-        code = b.finish(0)
-        cc = CompiledCode(self.fidx, code, where['entry'], ops=self.ops)
-        for pc in self.osr_labels:
-            cc.osr[pc] = where[('osr', pc)]
-        for k, (lab, call_pc, delta, height) in enumerate(self.return_labels):
-            cc.return_sites[where[('ret', k)]] = (call_pc, delta, height)
+        osr = list(self.osr_labels.items())
+        labels = [entry] + [lab for _, lab in osr] + [r[0] for r in self.return_labels]
+        code, offsets = self.b.finish_with_labels(labels)
+        cc = CompiledCode(self.fidx, code, offsets[0], ops=self.ops)
+        n = len(osr)
+        for (pc, _), off in zip(osr, offsets[1:1 + n]):
+            cc.osr[pc] = off
+        for (_, call_pc, delta, height), off in zip(self.return_labels, offsets[1 + n:]):
+            cc.return_sites[off] = (call_pc, delta, height)
         return cc
 
     # -- what a target provides ---------------------------------------------

@@ -692,16 +692,9 @@ def runtime_routines():
     b.mov(eax, abi.EXIT_DEOPT)
     b.jmp(exit_)
 
-    where = {}
-
-    def record(code, start, pc, target, key):
-        where[key] = target
-        return True
-
-    for key, lab in names.items():
-        b.fixup(lab, record, key)
-    code = b.finish(0)
-    return code, where
+    keys = list(names)
+    code, offsets = b.finish_with_labels([names[k] for k in keys])
+    return code, dict(zip(keys, offsets))
 
 
 TARGET = Target(name='x86_64', compile_function=compile_function,
