@@ -16,7 +16,7 @@ out-of-range target is a RangeError naming the instruction.
 
 import struct
 
-from ..buffer import _ALIGN, AsmError, BranchForms, CodeBuffer, Label
+from ..buffer import AsmError, BranchForms, CodeBuffer, Label
 from . import memo, movimm
 from .operands import (
     COND, COND_NAMES, OFFSET, POST, PRE, BitmaskImm, ExtendedReg, Imm12, Mem, MoveWide,
@@ -170,10 +170,12 @@ def _relaxable(word, bits, to_label=True):
     skip = (inverted | (2 << 5)).to_bytes(4, "little")   # over the next b
 
     def short(pc, target):
-        off = _rel(target, pc)
+        off = target - pc
+        if not -limit <= off < limit:       # only then can 64-bit wrap matter
+            off = _rel(target, pc)
         if off & 3 or not -limit <= off < limit:
             return None
-        return (word | (((off >> 2) & mask) << 5)).to_bytes(4, "little")
+        return _pack(word | (((off >> 2) & mask) << 5))
 
     def long(pc, target):
         off = _rel(target, pc + 4)
@@ -886,31 +888,14 @@ class Encoder(CodeBuffer):
     def _cond_branch(self, word, bits, name, ops, target):
         if target.__class__ is not Label:
             target = self._target(target)
-        if self.relax:
-            if target.__class__ is not Label or target.pos < 0 or target.owner is not self \
-                    or not self._short_for_sure(target, bits):
-                self.branch(target, _relaxable(word, bits, target.__class__ is Label),
-                            name, *ops)
-                return
+        if self.relax:    # the buffer sizes it (short_range) or lays it out
+            self.branch(target, _relaxable(word, bits, target.__class__ is Label),
+                        name, *ops)
+            return
         code = self._code
         self._recs.append((len(code), len(self._var), name) + ops)
         code += _pack(word)
         self.fixup(target, _PATCH_SHORT[bits], word)
-
-    def _short_for_sure(self, label, bits):
-        """True when a backward branch to the bound ``label`` fits its short
-        form however the variable items between them are laid out (each at
-        its largest).  Relaxation would then keep it short too, so it can be
-        a plain fixup instead of a variable item that finish() must lay out.
-        """
-        var = self._var
-        first = label.nvar
-        if len(var) - first > 64:
-            return False
-        dist = len(self._code) - label.pos
-        for item in var[first:]:
-            dist += item[2] - 1 if item[1] == _ALIGN else item[3].long_size
-        return dist <= 1 << (bits + 1)
 
     def b(self, target):
         self._fixed(0x14000000, _patch_b26, "b", (target,), target)
