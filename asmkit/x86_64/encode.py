@@ -852,19 +852,27 @@ class Builder(Encoder):
 
     def j(self, cond, target):
         """jCC to a label or absolute address (rel8 when it fits)."""
-        cc = CONDITIONS.get(cond) if cond.__class__ is str else None
-        if cc is not None and target.__class__ is Label and target.owner is self:
-            self.branch(target, _JCC[cc], _JCC_NAMES[cc], target)
-        else:
+        try:
+            jump = _JUMP_BY_COND.get(cond)
+        except TypeError:             # unhashable: let Encoder.j name it
+            jump = None
+        if jump is None:
             Encoder.j(self, cond, target)
-
+        else:
+            jump(self, target)
 
     def call(self, target):
         """call label/address (rel32), or call r64 / qword ptr [m]."""
-        if target.__class__ is Label or target.__class__ is int:
+        if target.__class__ is not Mem and target.__class__ is not Reg:
             Encoder.call(self, target)
-        else:
-            _call_indirect(self, target)
+            return
+        try:
+            hit = _CALL_MEMO[target]
+        except KeyError:
+            _remember(self, _CALL_MEMO, target, _call_indirect, target)
+            return
+        self._recs.append(hit)
+        self._code += hit[0]
 
     def cqo(self):
         self._recs.append(_CQO)
@@ -903,9 +911,15 @@ def _jump_method(forms, name, cc):
 Builder.jmp = _jump_method(_JMP, "jmp", None)
 Builder.jmp.__doc__ = ("jmp label/address (rel8 or rel32), or jmp r64 / "
                        "qword ptr [m].")
-_call_indirect = _memo1(lambda self, target: Encoder._indirect(self, 2, "call", target))
+def _call_indirect(self, target):
+    Encoder._indirect(self, 2, "call", target)
+
+
+_CALL_MEMO: dict = {}          # call r64 / [m]: keyed by the (Reg or Mem) operand
+_MEMOS.append(_CALL_MEMO)
 _JCC_NAMES = ["j" + n for n in CC_NAMES]
 _CQO, _RET = (b"\x48\x99", "cqo"), (b"\xc3", "ret")     # shared records
+_JUMP_BY_COND: dict = {}       # condition name or number -> jCC method
 
 
 def _install_memos():
@@ -920,6 +934,7 @@ def _install_memos():
         j.__name__ = "j" + cname
         j.__doc__ = f"j{cname} label/address: see j()"
         setattr(Builder, "j" + cname, j)
+        _JUMP_BY_COND[cname] = _JUMP_BY_COND[cc] = j
         for prefix in ("set", "cmov"):
             slow = getattr(Encoder, prefix + cname)
             setattr(Builder, prefix + cname,
