@@ -12,6 +12,10 @@ default) b.cond/cbz/cbnz/tbz/tbnz whose target ends up out of range become
 the inverted branch over an unconditional ``b`` (a veneer LLVM's branch
 relaxation also uses); with ``relax=False`` they stay 4 bytes and an
 out-of-range target is a RangeError naming the instruction.
+
+Speed: ``Encoder`` methods try the common operand shapes with table lookups
+(tables.py) and fall back to the generic, error-naming encoders; ``Builder``
+puts a memo in front (memo.py), so a repeated instruction costs one lookup.
 """
 
 import struct

@@ -307,7 +307,8 @@ def mem(base, offset=0, extend=None, amount=None):
     ints, registers and strings make a key, so ``16.0`` never finds ``16``.
     """
     cls = offset.__class__
-    if (cls is int or cls is Reg) and base.__class__ is Reg and (amount is None or amount.__class__ is int) \
+    if (cls is int or cls is Reg) and base.__class__ is Reg \
+            and (amount is None or amount.__class__ is int) \
             and (extend is None or extend.__class__ is str):
         key = (base, offset, extend, amount)
         op = _MEM_CACHE.get(key)

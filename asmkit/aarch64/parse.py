@@ -5,7 +5,8 @@ extended register, memory operand, condition/option name or label name and
 calls the Builder method of the same name.  All encoding decisions stay in
 the Builder.  Accepted variants: any letter case, ``#`` optional before
 immediates, decimal or hex (``0x``), ``//`` comments, ``name:`` labels,
-several ``;``-free lines.
+several ``;``-free lines.  Each distinct line is parsed once per process
+(see ``_LINE_CACHE``).
 """
 
 import re
