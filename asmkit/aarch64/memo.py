@@ -19,7 +19,7 @@ checked Encoder method, so encodings and errors are exactly the Encoder's.
 __all__ = ["MEMO_LIMIT", "clear_memo", "memo2", "memo3", "memo4", "memo_movewide",
            "memo_sequence", "memo_identity"]
 
-MEMO_LIMIT = 1 << 14      # entries per method; a full memo starts over
+MEMO_LIMIT = 1 << 12      # entries per method; a full memo starts over
 _MEMOS = []               # every memo dict, for clear_memo()
 
 
