@@ -36,6 +36,9 @@ __all__ = ["Builder", "Encoder", "AsmError", "OperandError", "NOP", "clear_memo"
 
 NOP = 0xD503201F
 _pack = struct.Struct("<I").pack
+# The buffer's position-free records (bytes, name, *ops) of constant forms.
+_NOP_RECORD = (_pack(NOP), "nop")
+_RET_RECORD = (_pack(0xD65F03C0), "ret")
 
 BARRIER_OPTIONS = {"oshld": 1, "oshst": 2, "osh": 3, "nshld": 5, "nshst": 6, "nsh": 7,
                    "ishld": 9, "ishst": 10, "ish": 11, "ld": 13, "st": 14, "sy": 15}
@@ -951,9 +954,8 @@ class Encoder(CodeBuffer):
 
     def ret(self, rn=None):
         if rn is None:
-            code = self._code
-            self._recs.append((len(code), len(self._var), "ret"))
-            code += b"\xc0\x03\x5f\xd6"
+            self._recs.append(_RET_RECORD)      # position-free (see memo.py)
+            self._code += _RET_RECORD[0]
             return
         n = _rz(rn, 64, "return register")
         self._emit(0xD65F0000 | (n << 5), "ret", () if rn is None else (rn,))
@@ -1112,7 +1114,8 @@ class Encoder(CodeBuffer):
 
     # ------------------------------------------------------------- system
     def nop(self):
-        self._emit(NOP, "nop", ())
+        self._recs.append(_NOP_RECORD)
+        self._code += _NOP_RECORD[0]
 
     def brk(self, imm=0):
         if not 0 <= _int(imm, "brk immediate") <= 0xFFFF:
