@@ -863,16 +863,10 @@ class Builder(Encoder):
 
     def call(self, target):
         """call label/address (rel32), or call r64 / qword ptr [m]."""
-        if target.__class__ is not Mem and target.__class__ is not Reg:
+        if target.__class__ is Mem or target.__class__ is Reg:
+            _indirect_memo(self, _CALL_MEMO, 2, target)
+        else:
             Encoder.call(self, target)
-            return
-        try:
-            hit = _CALL_MEMO[target]
-        except KeyError:
-            _remember(self, _CALL_MEMO, target, _call_indirect, target)
-            return
-        self._recs.append(hit)
-        self._code += hit[0]
 
     def cqo(self):
         self._recs.append(_CQO)
@@ -900,7 +894,10 @@ def _jump_method(forms, name, cc):
             else:
                 self._backward(target, forms, pos, nvar)
         elif cc is None:
-            Encoder.jmp(self, target)
+            if target.__class__ is Mem or target.__class__ is Reg:
+                _indirect_memo(self, _JMP_MEMO, 4, target)
+            else:
+                Encoder.jmp(self, target)
         else:
             Encoder.j(self, cc, target)
 
@@ -911,12 +908,21 @@ def _jump_method(forms, name, cc):
 Builder.jmp = _jump_method(_JMP, "jmp", None)
 Builder.jmp.__doc__ = ("jmp label/address (rel8 or rel32), or jmp r64 / "
                        "qword ptr [m].")
-def _call_indirect(self, target):
-    Encoder._indirect(self, 2, "call", target)
+_CALL_MEMO: dict = {}          # call/jmp r64 or [m], keyed by that operand
+_JMP_MEMO: dict = {}
+_MEMOS += [_CALL_MEMO, _JMP_MEMO]
+_INDIRECT = {2: lambda self, t: Encoder._indirect(self, 2, "call", t),
+             4: lambda self, t: Encoder._indirect(self, 4, "jmp", t)}
 
 
-_CALL_MEMO: dict = {}          # call r64 / [m]: keyed by the (Reg or Mem) operand
-_MEMOS.append(_CALL_MEMO)
+def _indirect_memo(self, memo, digit, target):
+    try:
+        hit = memo[target]
+    except KeyError:
+        _remember(self, memo, target, _INDIRECT[digit], target)
+        return
+    self._recs.append(hit)
+    self._code += hit[0]
 _JCC_NAMES = ["j" + n for n in CC_NAMES]
 _CQO, _RET = (b"\x48\x99", "cqo"), (b"\xc3", "ret")     # shared records
 _JUMP_BY_COND: dict = {}       # condition name or number -> jCC method
