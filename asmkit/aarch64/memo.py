@@ -73,8 +73,8 @@ def memo2(slow):
     def method(self, a, b):
         key = (a, b, b.__class__)
         try:
-            hit = memo.get(key)
-        except TypeError:
+            hit = memo[key]
+        except (KeyError, TypeError):
             hit = None
         if hit is None:
             return _remember(self, memo, key, slow, (a, b))
@@ -91,8 +91,8 @@ def memo3(slow):
     def method(self, a, b, c):
         key = (a, b, c, c.__class__)
         try:
-            hit = memo.get(key)
-        except TypeError:
+            hit = memo[key]
+        except (KeyError, TypeError):
             hit = None
         if hit is None:
             return _remember(self, memo, key, slow, (a, b, c))
@@ -109,8 +109,8 @@ def memo4(slow):
     def method(self, a, b, c, d):
         key = (a, b, c, d, d.__class__)
         try:
-            hit = memo.get(key)
-        except TypeError:
+            hit = memo[key]
+        except (KeyError, TypeError):
             hit = None
         if hit is None:
             return _remember(self, memo, key, slow, (a, b, c, d))
@@ -127,8 +127,8 @@ def memo_movewide(slow):
     def method(self, rd, imm, shift=0):
         key = (rd, imm, imm.__class__, shift, shift.__class__)
         try:
-            hit = memo.get(key)
-        except TypeError:
+            hit = memo[key]
+        except (KeyError, TypeError):
             hit = None
         if hit is None:
             return _remember(self, memo, key, slow, (rd, imm, shift))
@@ -146,8 +146,8 @@ def memo_sequence(slow):
     def method(self, a, b):
         key = (a, b, b.__class__)
         try:
-            hit = memo.get(key)
-        except TypeError:
+            hit = memo[key]
+        except (KeyError, TypeError):
             hit = None
         if hit is None:
             return _remember(self, memo, key, slow, (a, b), many=True)
@@ -164,8 +164,8 @@ def memo_identity(slow, arity):
     if arity == 2:
         def method(self, a, b):
             try:
-                hit = memo.get((a, b))
-            except TypeError:
+                hit = memo[(a, b)]
+            except (KeyError, TypeError):
                 hit = None
             if hit is None:
                 return _remember(self, memo, (a, b), slow, (a, b))
@@ -174,8 +174,8 @@ def memo_identity(slow, arity):
     elif arity == 3:
         def method(self, a, b, c):
             try:
-                hit = memo.get((a, b, c))
-            except TypeError:
+                hit = memo[(a, b, c)]
+            except (KeyError, TypeError):
                 hit = None
             if hit is None:
                 return _remember(self, memo, (a, b, c), slow, (a, b, c))
@@ -184,8 +184,8 @@ def memo_identity(slow, arity):
     else:
         def method(self, a, b, c, d):
             try:
-                hit = memo.get((a, b, c, d))
-            except TypeError:
+                hit = memo[(a, b, c, d)]
+            except (KeyError, TypeError):
                 hit = None
             if hit is None:
                 return _remember(self, memo, (a, b, c, d), slow, (a, b, c, d))
