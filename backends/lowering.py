@@ -31,6 +31,7 @@ class CompiledCode:
     # offset just after each call -> (CALL pc, base delta in bytes, height at the CALL)
     return_sites: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     ops: int = 0                                  # bytecode instructions compiled
+    compile_ns: int = 0                           # filled in by the VM
 
 
 def promotion_candidates(program, fidx: int, facts, limit: int) -> list[tuple[str, int]]:

@@ -272,7 +272,7 @@ class FunctionTranslator:
         if target <= ins.offset and self.hot:
             k = self._hot_index(target)
             emit(f'_HOT[{k}] -= 1')
-            emit(f'if _HOT[{k}] < 0: return {self._action(ACT_HOT, target, k)}')
+            emit(f'if _HOT[{k}] <= 0: return {self._action(ACT_HOT, target, k)}')
         if self_loop and target == start:
             emit('continue')
         else:

@@ -47,7 +47,7 @@ class CodeCache:
         self.runtime_arena = CodeArena(max(len(runtime_code), 1))
         self.runtime_address = self.runtime_arena.load(runtime_code).address
         self.arena = CodeArena(capacity) if capacity > 0 else None
-        self.capacity = capacity
+        self.capacity = self.arena.size if self.arena is not None else 0   # whole pages
         self.regions: list[Region] = []
         self._starts: list[int] = []          # sorted blob addresses
         self._placed: list[Placed] = []       # same order

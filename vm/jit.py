@@ -58,6 +58,7 @@ class Tiering:
         self.calls = [0] * n
         self.entry_of = [None] * n           # fidx -> Placed, when compiled
         self.runners = [None] * n
+        self.too_big = [False] * n           # bigger than the whole cache: never retried
         self.compile_ns = 0
         self.compiled_ops = 0
         self.compilations = 0
@@ -243,21 +244,36 @@ class Tiering:
 
     # -- compiling ---------------------------------------------------------------
     def compile(self, fidx: int, why: str):
-        """Compile fidx and every function it can reach that is not compiled."""
-        todo = self._reachable_uncompiled(fidx)
-        t0 = time.perf_counter_ns()
-        codes = [self.target.compile_function(self.program, k) for k in todo]
-        dt = time.perf_counter_ns() - t0
-        region = self.cache.new_region()
-        placed = self._place(region, codes) or (self._place(region, codes[:1]) if len(codes) > 1 else [])
-        for code in codes[len(placed):]:
-            self.say(f'fallback: {self.program.functions[code.func_index].name} stays '
-                     f'interpreted (does not fit the {self.config.code_cache}-byte code cache)')
-            self.calls[code.func_index] = 0
-        if not placed:
-            self.cache.regions.remove(region)
+        """Compile fidx and every function it can reach that is not compiled,
+        as one region; if that does not fit, each function on its own."""
+        todo = [k for k in self._reachable_uncompiled(fidx) if not self.too_big[k]]
+        if not todo:
             return
-        self.compile_ns += dt
+        codes = []
+        for k in todo:
+            t0 = time.perf_counter_ns()
+            code = self.target.compile_function(self.program, k)
+            self.compile_ns += time.perf_counter_ns() - t0
+            code.compile_ns = time.perf_counter_ns() - t0
+            codes.append(code)
+        if not self._install(codes, why):
+            for code in codes:
+                if not self._install([code], why):
+                    f = self.program.functions[code.func_index]
+                    self.calls[code.func_index] = 0
+                    if len(code.code) > self.cache.capacity:
+                        self.too_big[code.func_index] = True
+                    self.say(f'fallback: {f.name} stays interpreted ({len(code.code)} bytes do not '
+                             f'fit the {self.config.code_cache}-byte code cache)')
+
+    def _install(self, codes, why) -> bool:
+        from .codecache import CacheFull
+        region = self.cache.new_region()
+        try:
+            placed = self.cache.place(region, codes, self._evict)
+        except CacheFull:
+            self.cache.regions.remove(region)
+            return False
         for code, p in zip(codes, placed):
             k = code.func_index
             self.compiled_ops += code.ops
@@ -267,15 +283,8 @@ class Tiering:
             self.runners[k] = self._make_runner(k)
             self.state.set_function(k, p.address + code.entry)
             self.say(f'compiled {self.program.functions[k].name} ({why}): {code.ops} ops -> '
-                     f'{len(code.code)} bytes at {p.address:#x}, '
-                     f'{dt / 1000 * code.ops / max(1, sum(c.ops for c in codes)):.0f} us')
-
-    def _place(self, region, codes) -> list:
-        from .codecache import CacheFull
-        try:
-            return self.cache.place(region, codes, self._evict)
-        except CacheFull:
-            return []
+                     f'{len(code.code)} bytes at {p.address:#x}, {code.compile_ns / 1000:.0f} us')
+        return True
 
     def _reachable_uncompiled(self, fidx: int) -> list[int]:
         seen, order, work = {fidx}, [], [fidx]
