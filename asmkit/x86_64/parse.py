@@ -21,7 +21,7 @@ from .regs import REGS, RIP
 __all__ = ["assemble", "parse_into", "MNEMONICS"]
 
 _SIZES = {"byte": 8, "word": 16, "dword": 32, "qword": 64}
-_CACHE_LIMIT = 1 << 15    # entries per text cache; a full cache starts over
+_CACHE_LIMIT = 4096       # entries per text cache; a full cache starts over
 
 
 def _number(text: str):
@@ -153,6 +153,8 @@ def _handlers():
 
 
 MNEMONICS, _ARITY = _handlers()
+# Mnemonics whose single operand may be a label (branches and call).
+_LABEL_TAKERS = frozenset(m for m in MNEMONICS if m[0] == "j" or m == "call")
 
 
 def _directive(b: Builder, name: str, ops):
@@ -199,10 +201,18 @@ def parse_into(b: Builder, text: str) -> Builder:
     return b
 
 
+def clear_caches():
+    """Forget every compiled line, instruction and operand."""
+    _LINES.clear()
+    _INSNS.clear()
+    _CACHE.clear()
+
+
 def _compile_line(line: str, lineno: int):
     if "#" in line:
         line = line[:line.index("#")]
     steps = []
+    defines = False
     for stmt in line.split(";") if ";" in line else (line,):
         stmt = stmt.strip()
         if not stmt:
@@ -215,18 +225,21 @@ def _compile_line(line: str, lineno: int):
                 if not _is_ident(name):
                     break
                 steps.append((_bind, (name,), stmt))
+                defines = True
                 text = rest.strip()
             if text:
                 step = _INSNS.get(text)
                 if step is None:
                     step = _compile_instruction(text)
+                    defines |= step[0] is _to_label
                 steps.append((step[0], step[1], stmt))
         except AsmError as exc:
             raise AsmError(f"line {lineno}: {stmt!r}: {exc}") from None
     steps = tuple(steps)
-    if len(_LINES) >= _CACHE_LIMIT:
-        _LINES.clear()
-    _LINES[line] = steps
+    if not defines:           # lines naming labels rarely repeat: not kept
+        if len(_LINES) >= _CACHE_LIMIT:
+            _LINES.clear()
+        _LINES[line] = steps
     return steps
 
 
@@ -237,6 +250,18 @@ def _compile_instruction(text: str):
         text = text.replace("\t", " ")
     mnem, _, rest = text.partition(" ")
     mnem = mnem.lower()
+    target = rest.strip()
+    if mnem in _LABEL_TAKERS and _is_ident(target) and target.lower() not in REGS:
+        # jne top, call f: cheap to redo, and label names rarely repeat
+        return (_to_label, (MNEMONICS[mnem], target))
+    step = _compile_operands(mnem, rest)
+    if len(_INSNS) >= _CACHE_LIMIT:
+        _INSNS.clear()
+    _INSNS[key] = step
+    return step
+
+
+def _compile_operands(mnem: str, rest: str):
     ops, labels = [], []
     if rest:
         for i, op_text in enumerate(rest.split(",")):
@@ -247,23 +272,21 @@ def _compile_instruction(text: str):
     if mnem[0] == ".":
         if labels:
             raise AsmError(f"{mnem} takes numbers, not labels")
-        step = (_directive, (mnem, ops))
-    else:
-        fn = MNEMONICS.get(mnem)
-        if fn is None:
-            raise AsmError(f"unknown or unsupported instruction {mnem!r}")
-        need, most = _ARITY[mnem]
-        if not need <= len(ops) <= most:
-            want = str(need) if need == most else f"{need} to {most}"
-            raise AsmError(f"{mnem} takes {want} operand(s), got {len(ops)}")
-        if labels:
-            step = (_with_labels, (fn, tuple(ops), tuple(labels)))
-        else:
-            step = (fn, tuple(ops))
-    if len(_INSNS) >= _CACHE_LIMIT:
-        _INSNS.clear()
-    _INSNS[key] = step
-    return step
+        return (_directive, (mnem, ops))
+    fn = MNEMONICS.get(mnem)
+    if fn is None:
+        raise AsmError(f"unknown or unsupported instruction {mnem!r}")
+    need, most = _ARITY[mnem]
+    if not need <= len(ops) <= most:
+        want = str(need) if need == most else f"{need} to {most}"
+        raise AsmError(f"{mnem} takes {want} operand(s), got {len(ops)}")
+    if labels:
+        return (_with_labels, (fn, tuple(ops), tuple(labels)))
+    return (fn, tuple(ops))
+
+
+def _to_label(b, fn, name):
+    fn(b, b.get_label(name))
 
 
 def _bind(b, name):
