@@ -801,13 +801,12 @@ def _memo2(slow):
     return _named(method, slow)
 
 
-def _memo3(slow, optional=True):
-    """imul(dst, src=None, imm=None); cmov(cond, dst, src) with
-    ``optional=False``."""
+def _memo3(slow):
+    """imul(dst, src=None, imm=None)."""
     memo = {}
     _MEMOS.append(memo)
 
-    def lookup(self, a, b, c):
+    def method(self, a, b=None, c=None):
         key = (a, b, c, c.__class__)
         try:
             hit = memo[key]
@@ -816,12 +815,23 @@ def _memo3(slow, optional=True):
         self._recs.append(hit)
         self._code += hit[0]
 
-    if optional:
-        def method(self, a, b=None, c=None):
-            lookup(self, a, b, c)
-    else:
-        def method(self, a, b, c):
-            lookup(self, a, b, c)
+    return _named(method, slow)
+
+
+def _memo_cmov(slow):
+    """cmov(cond, dst, src): three operands, none optional."""
+    memo = {}
+    _MEMOS.append(memo)
+
+    def method(self, cond, dst, src):
+        key = (cond, dst, src, src.__class__)
+        try:
+            hit = memo[key]
+        except (KeyError, TypeError):
+            return _remember(self, memo, key, slow, cond, dst, src)
+        self._recs.append(hit)
+        self._code += hit[0]
+
     return _named(method, slow)
 
 
@@ -848,7 +858,7 @@ class Builder(Encoder):
     """
 
     imul = _memo3(Encoder.imul)
-    cmov = _memo3(Encoder.cmov, optional=False)
+    cmov = _memo_cmov(Encoder.cmov)
 
     def j(self, cond, target):
         """jCC to a label or absolute address (rel8 when it fits)."""
@@ -869,10 +879,12 @@ class Builder(Encoder):
             Encoder.call(self, target)
 
     def cqo(self):
+        """cqo (sign-extend rax into rdx)."""
         self._recs.append(_CQO)
         self._code += b"\x48\x99"
 
     def ret(self, pop=None):
+        """ret, or ret imm16."""
         if pop is None:
             self._recs.append(_RET)
             self._code += b"\xc3"
@@ -923,6 +935,8 @@ def _indirect_memo(self, memo, digit, target):
         return
     self._recs.append(hit)
     self._code += hit[0]
+
+
 _JCC_NAMES = ["j" + n for n in CC_NAMES]
 _CQO, _RET = (b"\x48\x99", "cqo"), (b"\xc3", "ret")     # shared records
 _JUMP_BY_COND: dict = {}       # condition name or number -> jCC method
@@ -936,7 +950,6 @@ def _install_memos():
     Builder.sal = Builder.shl
     for cname, cc in CONDITIONS.items():
         j = _jump_method(_JCC[cc], _JCC_NAMES[cc], cc)
-
         j.__name__ = "j" + cname
         j.__doc__ = f"j{cname} label/address: see j()"
         setattr(Builder, "j" + cname, j)

@@ -14,7 +14,7 @@ from asmkit.buffer import LabelError
 from asmkit.x86_64 import Builder, Mem, encode, parse, qword
 from asmkit.x86_64.cases import all_forms
 from asmkit.x86_64.encode import Encoder
-from asmkit.x86_64.regs import al, eax, r12, r13, rax, rbx, rcx, rip
+from asmkit.x86_64.regs import al, eax, r12, rax, rbx, rcx, rip
 
 CASES_PER_FORM = 40
 
