@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vm.opcodes import BRANCH, CALL, HALT, JUMP, RETURN
+from vm.opcodes import BRANCH, CALL, HALT, JUMP, OPS, RETURN
 
 from . import abi
 
@@ -158,6 +158,7 @@ class Lowering:
         entry = b.here('entry')
         self.prologue()
         reachable = [ins for ins in self.facts.instrs if ins.offset in self.heights]
+        handlers = self.handlers()
         prev_flow = None
         for i, ins in enumerate(reachable):
             pc = ins.offset
@@ -176,7 +177,7 @@ class Lowering:
             nxt = reachable[i + 1] if i + 1 < len(reachable) else None
             self.cur = ins
             self.next_ins = nxt if nxt is not None and nxt.offset not in leaders else None
-            getattr(self, 'op_' + ins.op.mnemonic)(ins)
+            handlers[ins.op.code](self, ins)
             prev_flow = ins.op.flow
         self.epilogue_stubs()
         return self.finish_code(entry)
@@ -192,6 +193,15 @@ class Lowering:
         for (_, call_pc, delta, height), off in zip(self.return_labels, offsets[1 + n:]):
             cc.return_sites[off] = (call_pc, delta, height)
         return cc
+
+    @classmethod
+    def handlers(cls) -> dict:
+        """opcode -> the subclass's op_MNEMONIC method, built once per class."""
+        table = cls.__dict__.get('_handlers')
+        if table is None:
+            table = {op.code: getattr(cls, 'op_' + op.mnemonic) for op in OPS}
+            cls._handlers = table
+        return table
 
     # -- what a target provides ---------------------------------------------
     def plan(self, program, fidx, facts):

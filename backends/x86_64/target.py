@@ -213,10 +213,19 @@ class X86Lowering(Lowering):
         b.bind(self.stop)
         b.mov(eax, abi.EXIT_STOP)
         b.jmp(FIELD['rt_exit'])
+        # each trap site: its offset in ecx, then one shared tail per trap code
+        tails = {}
         for lab, code, pc in self.trap_sites:
             b.bind(lab)
+            b.mov(ecx, pc)
+            tail = tails.get(code)
+            if tail is None:
+                tail = tails[code] = b.label()
+            b.jmp(tail)
+        for code, tail in tails.items():
+            b.bind(tail)
+            b.mov(FIELD['exit_pc'], rcx)
             b.mov(FIELD['exit_func'], self.fidx)
-            b.mov(FIELD['exit_pc'], pc)
             b.mov(FIELD['exit_value'], code)
             b.mov(eax, abi.EXIT_TRAP)
             b.jmp(FIELD['rt_exit'])
