@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vm.opcodes import BRANCH, CALL, HALT, JUMP, OPS, RETURN
+from vm.opcodes import BRANCH, BY_NAME, CALL, HALT, JUMP, OPS, RETURN
 
 from . import abi
 
@@ -34,26 +34,30 @@ class CompiledCode:
     compile_ns: int = 0                           # filled in by the VM
 
 
+_VARIABLE = {BY_NAME[m].code: k for m, k in
+             (('LLOAD', 'L'), ('LSTORE', 'L'), ('LOAD', 'M'), ('STORE', 'M'))}
+_INDIRECT = {BY_NAME['LOADI'].code, BY_NAME['STOREI'].code}
+
+
 def promotion_candidates(program, fidx: int, facts, limit: int) -> list[tuple[str, int]]:
     """The variables worth keeping in registers for a whole function, most
     used first: locals ('L', i) and, when the function has no LOADI/STOREI
     (which could alias them), memory cells named by LOAD/STORE ('M', addr).
     Uses inside loops weigh 8x per nesting level (loops found from the
     backward jumps, by bytecode range)."""
-    instrs = [ins for ins in facts.instrs if ins.offset in facts.heights]
+    heights = facts.heights
+    instrs = [ins for ins in facts.instrs if ins.offset in heights]
     loops = [(ins.target, ins.offset) for ins in instrs
-             if ins.op.mnemonic in ('JMP', 'JZ', 'JNZ') and ins.target <= ins.offset]
-    indirect = any(ins.op.mnemonic in ('LOADI', 'STOREI') for ins in instrs)
+             if ins.op.flow in (JUMP, BRANCH) and ins.target <= ins.offset]
+    indirect = any(ins.op.code in _INDIRECT for ins in instrs)
     weight: dict[tuple[str, int], int] = {}
     for ins in instrs:
-        m = ins.op.mnemonic
-        if m in ('LLOAD', 'LSTORE'):
-            var = ('L', ins.arg)
-        elif m in ('LOAD', 'STORE') and not indirect:
-            var = ('M', ins.arg)
-        else:
+        kind = _VARIABLE.get(ins.op.code)
+        if kind is None or (kind == 'M' and indirect):
             continue
-        depth = sum(1 for head, tail in loops if head <= ins.offset <= tail)
+        var = (kind, ins.arg)
+        at = ins.offset
+        depth = sum(1 for head, tail in loops if head <= at <= tail) if loops else 0
         weight[var] = weight.get(var, 0) + 8 ** min(depth, 6)
     ranked = sorted(weight, key=lambda v: (-weight[v], v))
     return ranked[:limit]
@@ -75,7 +79,6 @@ class Lowering:
         self.frame_words = self.nslots + facts.max_height
         self.stack: list[tuple] = []
         self.free = list(self.regs)
-        self.by_offset = {ins.offset: ins for ins in facts.instrs}
         self.heights = facts.heights
         self.labels = {}
         self.trap_sites = []          # (label, trap code, pc)
