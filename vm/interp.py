@@ -99,6 +99,14 @@ class Interpreter:
         entry = self.program.entry
         return self.run_frames([(entry, 0, [0] * self.program.functions[entry].nslots, [])])
 
+    def _adopt(self, stack: list, handed: list):
+        """Frames native code handed back: the innermost continues, the rest
+        become suspended callers. Returns the new (cf, pc, L, S, depth)."""
+        for f, p, l2, s2 in handed[:-1]:
+            stack.append((self.function(f), p, l2, s2))
+        fidx, pc, L, S = handed[-1]
+        return self.function(fidx), pc, L, S, len(stack) + 1
+
     def run_frames(self, frames: list) -> int:
         """Run a stack of interpreter frames (function, pc, locals, stack),
         outermost first, until the program ends."""
@@ -118,6 +126,18 @@ class Interpreter:
                     continue
                 act = actions[~pc]
                 kind = act[0]
+                if kind == ACT_HOT:       # a loop header crossed the threshold
+                    header, k = act[1], act[2]
+                    handed = jit.on_hot_loop(cf.index, header, L, S, depth) if jit else None
+                    if handed is None:
+                        cf.hot[k] = self.threshold       # not compiled: back off
+                        pc = header
+                        continue
+                    if handed != 'returned':
+                        cf, pc, L, S, depth = self._adopt(stack, handed)
+                        blocks, actions = cf.blocks, cf.actions
+                        continue
+                    kind = ACT_RET                        # the frame returned; value on S
                 if kind == ACT_CALL:
                     callee, ret_pc, call_pc = act[1], act[2], act[3]
                     if depth >= max_depth:
@@ -130,18 +150,11 @@ class Interpreter:
                             if handed is None:        # returned; result is on S
                                 pc = ret_pc
                                 continue
-                            # native code handed frames back: the innermost
-                            # continues here, the rest become suspended callers
                             stack.append((cf, ret_pc, L, S))
-                            for f, p, l2, s2 in handed[:-1]:
-                                stack.append((self.function(f), p, l2, s2))
-                            fidx, pc, L, S = handed[-1]
-                            cf = self.function(fidx)
+                            cf, pc, L, S, depth = self._adopt(stack, handed)
                             blocks, actions = cf.blocks, cf.actions
-                            depth = len(stack) + 1
                             continue
-                    f = self.program.functions[callee]
-                    n = f.nargs
+                    n = self.program.functions[callee].nargs
                     if n:
                         args = S[-n:]
                         del S[-n:]
@@ -162,30 +175,8 @@ class Interpreter:
                     blocks, actions = cf.blocks, cf.actions
                     S.append(value)
                     depth -= 1
-                elif kind == ACT_HALT:
+                else:                     # ACT_HALT
                     return S[-1] if S else 0
-                else:   # ACT_HOT: a loop header crossed the threshold
-                    header, k = act[1], act[2]
-                    handed = jit.on_hot_loop(cf.index, header, L, S, depth) if jit else None
-                    if handed is None:
-                        cf.hot[k] = self.threshold       # not compiled: back off
-                        pc = header
-                        continue
-                    if handed == 'returned':              # frame returned; value on S
-                        value = S.pop()
-                        if not stack:
-                            return value
-                        cf, pc, L, S = stack.pop()
-                        blocks, actions = cf.blocks, cf.actions
-                        S.append(value)
-                        depth -= 1
-                        continue
-                    for f, p, l2, s2 in handed[:-1]:
-                        stack.append((self.function(f), p, l2, s2))
-                    fidx, pc, L, S = handed[-1]
-                    cf = self.function(fidx)
-                    blocks, actions = cf.blocks, cf.actions
-                    depth = len(stack) + 1
         except _Trap as t:
             func = cf.func
             raise Trap(t.phrase, func.name, t.pc, func.line_at(t.pc),
