@@ -44,12 +44,15 @@ def main():
     print(f'{"benchmark":<11} {"interp s":>9} {"jit s":>8} {"speedup":>8} '
           f'{"compile us/op":>14}  {"same output":<11}')
     failed = False
+    all_ops, all_seconds = 0, 0.0
     for name in args.names:
         program = load(source(f'bench_{name}', **BENCHMARKS[name]), f'bench_{name}.asm')
         t_i, out_i, res_i, _ = timed(program, RunConfig(jit=False))
         t_j, out_j, res_j, _ = min(timed(program, RunConfig(jit=True)) for _ in range(3))
         same = (out_i, res_i) == (out_j, res_j)
         ops, t_c = compile_cost(program, target)
+        all_ops += ops
+        all_seconds += t_c
         speedup = t_i / t_j
         mark = ''
         if name in TARGETED and speedup < 100:
@@ -60,6 +63,8 @@ def main():
             t_e, out_e, res_e, _ = timed(program, RunConfig(jit=True, jit_threshold=0, emulate=True))
             print(f'{"":<11} unicorn {t_e:.3f}s, same output: {(out_e, res_e) == (out_i, res_i)}')
         failed |= not same
+    print(f'compile time over all benchmarks: {all_seconds * 1e6:.0f} us for {all_ops} ops = '
+          f'{all_seconds / all_ops * 1e6:.2f} us per bytecode instruction (target < 5)')
     raise SystemExit(1 if failed else 0)
 
 
