@@ -499,6 +499,14 @@ def _cinc_method(name, base):
 _REG_OPTION = {"uxtw": 2 << 13, "lsl": 3 << 13, "sxtw": 6 << 13, "sxtx": 7 << 13}
 
 
+def _unscaled_method(name):
+    """ldur/stur and their byte/half/signed forms (unscaled 9-bit offset)."""
+    def method(self, rt, addr):
+        self._emit(self._ldur(name, rt, addr), name, (rt, addr))
+    method.__name__ = name
+    return method
+
+
 def _load_store_method(name):
     """ldr/str and the byte/half/signed forms: unsigned offset, the ldur
     alias and register offset inline; writeback and literals generic."""
@@ -1058,32 +1066,15 @@ class Encoder(CodeBuffer):
     ldrsh = _load_store_method("ldrsh")
     ldrsw = _load_store_method("ldrsw")
 
-    def ldur(self, rt, addr):
-        self._emit(self._ldur("ldur", rt, addr), "ldur", (rt, addr))
-
-    def stur(self, rt, addr):
-        self._emit(self._ldur("stur", rt, addr), "stur", (rt, addr))
-
-    def ldurb(self, rt, addr):
-        self._emit(self._ldur("ldurb", rt, addr), "ldurb", (rt, addr))
-
-    def sturb(self, rt, addr):
-        self._emit(self._ldur("sturb", rt, addr), "sturb", (rt, addr))
-
-    def ldurh(self, rt, addr):
-        self._emit(self._ldur("ldurh", rt, addr), "ldurh", (rt, addr))
-
-    def sturh(self, rt, addr):
-        self._emit(self._ldur("sturh", rt, addr), "sturh", (rt, addr))
-
-    def ldursb(self, rt, addr):
-        self._emit(self._ldur("ldursb", rt, addr), "ldursb", (rt, addr))
-
-    def ldursh(self, rt, addr):
-        self._emit(self._ldur("ldursh", rt, addr), "ldursh", (rt, addr))
-
-    def ldursw(self, rt, addr):
-        self._emit(self._ldur("ldursw", rt, addr), "ldursw", (rt, addr))
+    ldur = _unscaled_method("ldur")
+    stur = _unscaled_method("stur")
+    ldurb = _unscaled_method("ldurb")
+    sturb = _unscaled_method("sturb")
+    ldurh = _unscaled_method("ldurh")
+    sturh = _unscaled_method("sturh")
+    ldursb = _unscaled_method("ldursb")
+    ldursh = _unscaled_method("ldursh")
+    ldursw = _unscaled_method("ldursw")
 
     def _pair(self, load, rt, rt2, addr):
         name = "ldp" if load else "stp"
