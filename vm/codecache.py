@@ -130,6 +130,12 @@ class CodeCache:
         off = address - p.address
         return (p, off) if 0 <= off < len(p.code.code) else None
 
+    def close(self):
+        """Unmap the code memory (after the run)."""
+        self.runtime_arena.close()
+        if self.arena is not None:
+            self.arena.close()
+
     @property
     def used(self) -> int:
         return sum(r.size for r in self.regions)

@@ -314,8 +314,16 @@ class Tiering:
 
     # -- reporting ---------------------------------------------------------------
     def finish(self, elapsed: float):
-        if not self.config.stats or self.log is None:
-            return
+        """Print --stats, then release the code and stack mappings."""
+        try:
+            if self.config.stats and self.log is not None:
+                self._print_stats(elapsed)
+        finally:
+            self.executor = None          # Unicorn maps our memory: drop it first
+            self.cache.close()
+            self.state.close()
+
+    def _print_stats(self, elapsed: float):
         native = self.native_ns / 1e9
         interp = max(0.0, elapsed - native - self.compile_ns / 1e9)
         per_op = self.compile_ns / 1000 / self.compiled_ops if self.compiled_ops else 0.0

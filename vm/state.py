@@ -38,6 +38,13 @@ class Region:
     def words(self, offset: int, count: int):
         return (ctypes.c_int64 * count).from_address(self.address + offset)
 
+    def close(self):
+        self._pin = None
+        try:
+            self.map.close()
+        except BufferError:     # a ctypes view is still alive: GC frees it later
+            pass
+
     def guard_low_page(self):
         """Make the lowest page inaccessible: a runaway stack faults there
         instead of corrupting other memory."""
@@ -97,6 +104,12 @@ class NativeState:
         n = len(values)
         if n:
             (ctypes.c_int64 * n).from_address(address)[:] = values
+
+    def close(self):
+        """Unmap everything (after the run; no code may use it again)."""
+        self.fields = None
+        for region in (self.block, self.out, self.vstack, self.mstack):
+            region.close()
 
     def regions(self):
         """(address, size) of every mapping native code touches."""
