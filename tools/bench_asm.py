@@ -22,6 +22,7 @@ import importlib
 import os
 import statistics
 import sys
+import gc
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -34,6 +35,19 @@ N_INSNS = 48000
 # wall time would count against whichever contender happened to be running.
 # Keystone runs in-process, so its time is counted the same way.
 _clock = time.process_time
+
+
+def _timed(fn) -> float:
+    """CPU seconds of one call, with the cyclic garbage collector paused as
+    timeit does (the same for every contender; Keystone allocates in C)."""
+    gc.collect()
+    gc.disable()
+    try:
+        t0 = _clock()
+        fn()
+        return _clock() - t0
+    finally:
+        gc.enable()
 
 
 def x86_64_workload(n_blocks):
@@ -218,9 +232,7 @@ def bench_arch(name):
         print(f"  keystone unavailable: {exc}")
         ks = None
     _clear_memo(mod)
-    t0 = _clock()
-    build().finish()
-    cold = _clock() - t0
+    cold = _timed(lambda: build().finish())
     # contender: (untimed preparation or None, timed run)
     timings = {"builder": (None, lambda: build().finish()),
                "text": (None, lambda: mod.assemble(program))}
@@ -237,9 +249,7 @@ def bench_arch(name):
         for what, (prepare, fn) in timings.items():
             if prepare is not None:
                 prepare()
-            t0 = _clock()
-            fn()
-            rounds[what].append(_clock() - t0)
+            rounds[what].append(_timed(fn))
     rounds["builder (cold memo)"] = [cold]
     per_call = None
     if ks is not None:
@@ -253,7 +263,8 @@ def bench_arch(name):
 
 def main():
     print(f"asmkit instruction throughput (~{N_INSNS // 1000}k-instruction "
-          f"programs, {ROUNDS} interleaved rounds; best / median)")
+          f"programs, {ROUNDS} interleaved rounds, process CPU time, GC paused "
+          f"as in timeit; best / median)")
     for name in arches.ARCHES:
         try:
             rounds, n, per_call = bench_arch(name)
