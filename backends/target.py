@@ -10,7 +10,7 @@ from typing import Callable
 @dataclass(frozen=True)
 class Target:
     name: str                       # 'x86_64', 'aarch64' (asmkit's arch names)
-    compile_function: Callable      # (program, fidx) -> lowering.CompiledCode
+    compile_function: Callable      # (program, fidx, vstack_checks=True) -> lowering.CompiledCode
     runtime_routines: Callable      # () -> (bytes, {routine name: offset})
     # Unicorn: register names for the entry argument, stack pointer, return
     # value and the return-address convention of the entry routine

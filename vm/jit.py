@@ -252,7 +252,8 @@ class Tiering:
         codes = []
         for k in todo:
             t0 = time.perf_counter_ns()
-            code = self.target.compile_function(self.program, k)
+            code = self.target.compile_function(self.program, k,
+                                                vstack_checks=not self.state.vstack_covers_depth)
             self.compile_ns += time.perf_counter_ns() - t0
             code.compile_ns = time.perf_counter_ns() - t0
             codes.append(code)

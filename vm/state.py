@@ -62,7 +62,11 @@ class NativeState:
         self.out = Region(OUT_CAPACITY)
         max_frame = max((f.nslots + facts.max_height for f, facts in
                          zip(program.functions, program.facts)), default=1) + 1
-        vbytes = min(VSTACK_LIMIT, (max_call_depth + 1) * max_frame * abi.WORD)
+        need = (max_call_depth + 1) * max_frame * abi.WORD
+        vbytes = min(VSTACK_LIMIT, need)
+        # when the value stack holds the deepest possible call chain, compiled
+        # calls need not check for room (the call budget bounds it)
+        self.vstack_covers_depth = need <= VSTACK_LIMIT
         self.vstack = Region(vbytes + PAGE, noreserve=True)
         self.mstack = Region((max_call_depth + 64) * abi.WORD + SIGNAL_MARGIN + PAGE,
                              noreserve=True)

@@ -27,9 +27,9 @@ PLUGIN = textwrap.dedent('''
         def __getattr__(self, name):
             return getattr(self._inner, name)
 
-        def compile_function(self, program, index):
+        def compile_function(self, program, index, **options):
             self.compiled.append(program.functions[index].name)
-            return self._inner.compile_function(program, index)
+            return self._inner.compile_function(program, index, **options)
 
 
     TARGET = CountingTarget(_X86)
