@@ -98,7 +98,6 @@ class Tiering:
     # -- running -----------------------------------------------------------------
     def run(self, interp) -> int:
         self.interp = interp
-        self.started = time.perf_counter_ns()
         with _Watchdog(self.state):
             try:
                 if self.threshold == 0:
