@@ -22,5 +22,7 @@ ENGINES: dict[str, Callable[[], RunConfig]] = {
     'interp': lambda: RunConfig(jit=False),
     'jit0-native': lambda: RunConfig(jit=True, jit_threshold=0, backend='x86_64'),
     'jit-native': lambda: RunConfig(jit=True, backend='x86_64'),
+    # threshold 2: every loop and call switches tier mid-run, both ways
+    'jit2-native': lambda: RunConfig(jit=True, jit_threshold=2, backend='x86_64'),
     'jit0-x86_64-emu': lambda: RunConfig(jit=True, jit_threshold=0, backend='x86_64', emulate=True),
 }
