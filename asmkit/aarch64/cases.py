@@ -2,10 +2,10 @@
 
 A case is ``(form, method, args)``: a Builder call.  ``Rel(offset)`` in args
 is a pc-relative target, turned into an absolute address once the case's
-position is known.  Every register slot takes every register it allows
-(x0-x30 plus sp or the zero register as the slot permits, at 64 and 32 bits)
-while the other slots rotate through theirs; each boundary immediate is
-crossed with several register choices.
+position is known.  Every two register slots of a form are crossed in full
+over every register they allow (x0-x30 plus sp or the zero register as the
+slot permits, at 64 and 32 bits) while any other slots rotate; each boundary
+immediate is crossed with several register choices.
 """
 
 from .operands import (
@@ -41,12 +41,22 @@ def _rot(lst, k):
 
 
 def combos(*slots):
-    """Each slot through every register, the others rotating alongside."""
+    """Every register combination of every two operand positions: each pair
+    of slots is crossed in full while the other slots rotate; a lone slot
+    takes each of its registers."""
+    if len(slots) == 1:
+        return [(r,) for r in slots[0]]
     out = []
-    for i, lst in enumerate(slots):
-        for k, r in enumerate(lst):
-            out.append(tuple(r if j == i else _rot(other, k * (j + 3) + 7 * j + 1)
-                             for j, other in enumerate(slots)))
+    n = len(slots)
+    for i in range(n):
+        for j in range(i + 1, n):
+            width = len(slots[j])
+            for a, ra in enumerate(slots[i]):
+                for b, rb in enumerate(slots[j]):
+                    k = a * width + b
+                    out.append(tuple(ra if m == i else rb if m == j else
+                                     _rot(slots[m], k * (m + 3) + 7 * m + 1)
+                                     for m in range(n)))
     return out
 
 
