@@ -63,4 +63,8 @@ def run_program(program, config, out, log=None) -> int:
         output.flush()
         if jit is not None:
             jit.finish(time.perf_counter() - started)
+        elif config.stats and log is not None:
+            print(f'[JIT stats] no JIT: compiled regions: 0, code bytes: 0, compile time: 0 ms; '
+                  f'time in interpreter: {(time.perf_counter() - started) * 1000:.3f} ms, '
+                  f'in compiled code: 0 ms', file=log)
         memory.close()

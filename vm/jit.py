@@ -98,19 +98,19 @@ class Tiering:
     # -- running -----------------------------------------------------------------
     def run(self, interp) -> int:
         self.interp = interp
-        with _Watchdog(self.state):
-            try:
-                if self.threshold == 0:
-                    entry = self.program.entry
-                    self.compile(entry, 'threshold 0')
-                    if self.entry_of[entry] is not None:
-                        frames = self._enter_function(entry, [], 1)
-                        if frames is None:
-                            return self.state.read_words(self.state.vstack.address, 1)[0]
-                        return interp.run_frames(frames)
-                return interp.run()
-            except _Halt as h:
-                return h.value
+        self.watchdog = _Watchdog(self.state)
+        try:
+            if self.threshold == 0:
+                entry = self.program.entry
+                self.compile(entry, 'threshold 0')
+                if self.entry_of[entry] is not None:
+                    frames = self._enter_function(entry, [], 1)
+                    if frames is None:
+                        return self.state.read_words(self.state.vstack.address, 1)[0]
+                    return interp.run_frames(frames)
+            return interp.run()
+        except _Halt as h:
+            return h.value
 
     def on_call(self, callee: int, depth: int):
         """Called by the interpreter at each CALL: a native runner for the
@@ -176,6 +176,7 @@ class Tiering:
         st.set('depth_left', budget)
         self.cache.touch(region)
         self.entries += 1
+        self.watchdog.start()
         t0 = time.perf_counter_ns()
         try:
             reason = self.executor.enter()
@@ -319,6 +320,8 @@ class Tiering:
             if self.config.stats and self.log is not None:
                 self._print_stats(elapsed)
         finally:
+            if hasattr(self, 'watchdog'):
+                self.watchdog.stop()
             self.executor = None          # Unicorn maps our memory: drop it first
             self.cache.close()
             self.state.close()
@@ -343,22 +346,22 @@ class _Watchdog:
     """Sets the state block's stop flag when SIGALRM (--timeout) or SIGINT
     arrives while native code runs: Python's signal handlers cannot run
     then, but the C-level handler writes to the wakeup fd, which this thread
-    reads. The Python handlers still raise once native code returns."""
+    reads. The Python handlers still raise once native code returns.
+    Started at the first native entry, so runs that stay interpreted pay
+    nothing."""
 
     def __init__(self, state):
         self.state = state
-        self.active = threading.current_thread() is threading.main_thread()
+        self.thread = None
 
-    def __enter__(self):
-        if not self.active:
-            return self
+    def start(self):
+        if self.thread is not None or threading.current_thread() is not threading.main_thread():
+            return
         self.rsock, self.wsock = socket.socketpair()
-        self.rsock.setblocking(True)
         self.wsock.setblocking(False)
         self.old_fd = signal.set_wakeup_fd(self.wsock.fileno(), warn_on_full_buffer=False)
         self.thread = threading.Thread(target=self._watch, daemon=True)
         self.thread.start()
-        return self
 
     def _watch(self):
         while True:
@@ -371,9 +374,9 @@ class _Watchdog:
                 elif signum == signal.SIGALRM:
                     self.state.set('flag', abi.STOP_TIMEOUT)
 
-    def __exit__(self, *exc):
-        if not self.active:
-            return False
+    def stop(self):
+        if self.thread is None:
+            return
         signal.set_wakeup_fd(self.old_fd)
         try:
             self.wsock.send(b'\0')
@@ -382,4 +385,4 @@ class _Watchdog:
         self.thread.join(timeout=1)
         self.rsock.close()
         self.wsock.close()
-        return False
+        self.thread = None
