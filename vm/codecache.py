@@ -24,17 +24,18 @@ class CacheFull(Exception):
 class Placed:
     code: object            # backends.lowering.CompiledCode
     address: int
-    blob: object
     region: 'Region'
 
 
 @dataclass
 class Region:
-    ident: int
-    functions: list[int] = field(default_factory=list)
+    blob: object                                       # the arena blob holding it all
     placed: list[Placed] = field(default_factory=list)
     last_used: int = 0
-    blob: object = None
+
+    @property
+    def functions(self) -> list[int]:
+        return [p.code.func_index for p in self.placed]
 
     @property
     def size(self) -> int:
@@ -67,16 +68,11 @@ class CodeCache:
         self._clock += 1
         region.last_used = self._clock
 
-    def new_region(self) -> Region:
-        self._clock += 1
-        region = Region(self._clock, last_used=self._clock)
-        self.regions.append(region)
-        return region
-
-    def place(self, region: Region, codes: list, evict) -> list[Placed]:
-        """Put a region's functions in the cache as one blob (each function
-        16-byte aligned), evicting least recently used regions (never
-        `region` itself) through `evict(region)`."""
+    def place(self, codes: list, evict) -> Region:
+        """A new region holding codes as one blob (each function 16-byte
+        aligned), evicting least recently used regions through
+        `evict(region)` to make room; CacheFull if even an empty cache is
+        too small."""
         offsets, image = [], bytearray()
         for code in codes:
             image += bytes(-len(image) % 16)
@@ -90,33 +86,30 @@ class CodeCache:
                 blob = self.arena.load(bytes(image))
                 break
             except ArenaExhausted:
-                victims = [r for r in self.regions if r is not region and r.placed]
-                if not victims:
+                if not self.regions:
                     raise CacheFull(f'{size} bytes do not fit the {self.capacity}-byte '
                                     'code cache') from None
-                evict(min(victims, key=lambda r: r.last_used))
+                evict(min(self.regions, key=lambda r: r.last_used))
         self.on_change(blob.address, size)
-        region.blob = blob
-        placed = []
+        region = Region(blob)
+        self.touch(region)
+        self.regions.append(region)
         for code, off in zip(codes, offsets):
-            p = Placed(code, blob.address + off, blob, region)
-            placed.append(p)
+            p = Placed(code, blob.address + off, region)
             region.placed.append(p)
             i = bisect.bisect(self._starts, p.address)
             self._starts.insert(i, p.address)
             self._placed.insert(i, p)
         self.bytes_placed += size
-        return placed
+        return region
 
     def remove(self, region: Region):
         for p in region.placed:
             i = bisect.bisect_left(self._starts, p.address)
             del self._starts[i]
             del self._placed[i]
-        if region.blob is not None:
-            self.on_change(region.blob.address, region.blob.span)
-            self.arena.free(region.blob)
-            region.blob = None
+        self.on_change(region.blob.address, region.blob.span)
+        self.arena.free(region.blob)
         region.placed.clear()
         self.regions.remove(region)
         self.evictions += 1

@@ -254,8 +254,8 @@ class Tiering:
             t0 = time.perf_counter_ns()
             code = self.target.compile_function(self.program, k,
                                                 vstack_checks=not self.state.vstack_covers_depth)
-            self.compile_ns += time.perf_counter_ns() - t0
             code.compile_ns = time.perf_counter_ns() - t0
+            self.compile_ns += code.compile_ns
             codes.append(code)
         if not self._install(codes, why):
             for code in codes:
@@ -269,17 +269,15 @@ class Tiering:
 
     def _install(self, codes, why) -> bool:
         from .codecache import CacheFull
-        region = self.cache.new_region()
         try:
-            placed = self.cache.place(region, codes, self._evict)
+            region = self.cache.place(codes, self._evict)
         except CacheFull:
-            self.cache.regions.remove(region)
             return False
-        for code, p in zip(codes, placed):
+        for p in region.placed:
+            code = p.code
             k = code.func_index
             self.compiled_ops += code.ops
             self.compilations += 1
-            region.functions.append(k)
             self.entry_of[k] = p
             self.runners[k] = self._make_runner(k)
             self.state.set_function(k, p.address + code.entry)
@@ -306,9 +304,8 @@ class Tiering:
             self.runners[k] = None
             self.calls[k] = 0
             self.state.set_function(k, self.uncompiled)
-            hot = self.interp.function(k).hot if hasattr(self, 'interp') else []
-            for i in range(len(hot)):
-                hot[i] = self.threshold
+            hot = self.interp.function(k).hot     # counted afresh in the interpreter
+            hot[:] = [self.threshold] * len(hot)
         names = ', '.join(self.program.functions[k].name for k in region.functions)
         self.say(f'evicted {names} ({region.size} bytes) to make room')
         self.cache.remove(region)
