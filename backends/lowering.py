@@ -76,7 +76,6 @@ class Lowering:
         self.facts = facts
         self.b = builder
         self.nslots = self.func.nslots
-        self.frame_words = self.nslots + facts.max_height
         self.stack: list[tuple] = []
         self.free = list(self.regs)
         self.heights = facts.heights
@@ -157,7 +156,6 @@ class Lowering:
         b = self.b
         leaders = self.leaders()
         headers = set(self.facts.loop_headers)
-        self.leader_set = leaders
         entry = b.here('entry')
         self.prologue()
         reachable = [ins for ins in self.facts.instrs if ins.offset in self.heights]
@@ -166,19 +164,15 @@ class Lowering:
         for i, ins in enumerate(reachable):
             pc = ins.offset
             if pc in leaders:
-                if prev_flow not in (JUMP, RETURN, HALT, None) or pc == 0:
-                    self.flush()
+                if prev_flow not in (JUMP, RETURN, HALT, None):
+                    self.flush()                # falling into the next block
                 self.reset(self.heights[pc])
                 b.bind(self.label_at(pc))
                 if pc in headers:
                     self.osr_labels[pc] = self.osr_entry(pc)
                     self.loop_check(pc)
-            elif prev_flow in (JUMP, RETURN, HALT):
-                # unreachable fall-through position: cannot happen in verified code
-                self.reset(self.heights[pc])
             self.ops += 1
             nxt = reachable[i + 1] if i + 1 < len(reachable) else None
-            self.cur = ins
             self.next_ins = nxt if nxt is not None and nxt.offset not in leaders else None
             handlers[ins.op.code](self, ins)
             prev_flow = ins.op.flow

@@ -13,10 +13,9 @@ from .memory import CellMemory
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float | None, on_expiry=None):
-    """Raise TimeLimit in the main thread after `seconds` of wall-clock time.
-    `on_expiry` (if given) is also called, from the signal handler, so that
-    native code polling a flag can stop too."""
+def time_limit(seconds: float | None):
+    """Raise TimeLimit in the main thread after `seconds` of wall-clock time
+    (native code learns of it through the JIT's signal watchdog)."""
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return

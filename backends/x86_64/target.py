@@ -88,6 +88,10 @@ class X86Lowering(Lowering):
         chosen = promotion_candidates(program, fidx, facts, MAX_PROMOTED)
         self.promoted = {var: reg for var, reg in zip(chosen, POOL)}
         self.regs = POOL[len(chosen):]
+        self.osr_stubs = []       # (label, loop header): load promoted vars, then jump
+        self.cold = []            # (label, emitter): out-of-line paths, after the body
+        self.fused = None         # condition left in the flags for the next JZ/JNZ
+        self.vstack_checks = True
 
     def var_home(self, var):
         kind, n = var
@@ -108,7 +112,6 @@ class X86Lowering(Lowering):
         if not self.promoted:
             return self.label_at(pc)
         lab = self.b.label(f'osr{pc}')
-        self.osr_stubs = getattr(self, 'osr_stubs', [])
         self.osr_stubs.append((lab, pc))
         return lab
 
@@ -206,7 +209,7 @@ class X86Lowering(Lowering):
 
     def epilogue_stubs(self):
         b = self.b
-        for lab, pc in getattr(self, 'osr_stubs', ()):
+        for lab, pc in self.osr_stubs:
             b.bind(lab)
             self.sync_in()
             b.jmp(self.label_at(pc))
@@ -229,7 +232,7 @@ class X86Lowering(Lowering):
             b.mov(FIELD['exit_value'], code)
             b.mov(eax, abi.EXIT_TRAP)
             b.jmp(FIELD['rt_exit'])
-        for lab, body in getattr(self, 'cold', ()):
+        for lab, body in self.cold:
             b.bind(lab)
             body()
 
@@ -256,13 +259,12 @@ class X86Lowering(Lowering):
         self.push(self.copy_of(e))
 
     def op_SWAP(self, ins):
-        j = len(self.stack)
-        e_b = self._loaded(self.pop(), j - 1)
-        e_a = self._loaded(self.pop(), j - 2)
+        e_b = self._loaded(self.pop())
+        e_a = self._loaded(self.pop())
         self.push(e_b)
         self.push(e_a)
 
-    def _loaded(self, e, j):
+    def _loaded(self, e):
         """e moves away from position j: a slot entry must go to a register."""
         if e[0] != 's':
             return e
@@ -488,7 +490,7 @@ class X86Lowering(Lowering):
 
     def _branch(self, ins, jump_if_nonzero: bool):
         b = self.b
-        fused = getattr(self, 'fused', None)
+        fused = self.fused
         if fused is not None:
             self.fused = None
             b.j(fused, self.label_at(ins.target))
@@ -549,7 +551,6 @@ class X86Lowering(Lowering):
             self.return_labels.append((b.here(), pc, delta, h))
             b.ud2()     # never reached; keeps the return address inside this code
         if no_room is not None:
-            self.cold = getattr(self, 'cold', [])
             self.cold.append((no_room, cold))
         del self.stack[h - n:]
         self.free = list(self.regs)
