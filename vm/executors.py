@@ -53,7 +53,7 @@ class UnicornExecutor:
         for address, size in cache.mappings():
             uc.mem_map_ptr(address, size, rx, address)
         # a private stack standing in for the host's, and a stop address
-        from .state import Region
+        from .memory import Region
         self._host = Region(self.HOST_STACK)
         uc.mem_map_ptr(self._host.address, self._host.size, rw, self._host.address)
         self._stop = self._host.address          # never executed: emulation stops here

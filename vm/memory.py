@@ -1,4 +1,5 @@
-"""The VM's global memory: int64 cells.
+"""The VM's global memory (int64 cells), and `Region`, the anonymous,
+page-aligned mapping it and the JIT's stacks and state block are made of.
 
 With the JIT, the cells live in one anonymous mapping that the interpreter
 (through a memoryview) and native or emulated code (through its address)
@@ -9,7 +10,46 @@ from __future__ import annotations
 
 import array
 import ctypes
+import ctypes.util
 import mmap
+
+PAGE = mmap.PAGESIZE
+MAP_NORESERVE = 0x4000          # Linux: reserve address space, commit on touch
+
+_libc = ctypes.CDLL(ctypes.util.find_library('c') or None, use_errno=True)
+_libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+
+
+def _round(n: int) -> int:
+    return max(PAGE, -(-n // PAGE) * PAGE)
+
+
+class Region:
+    """One anonymous mapping that stays put for the run."""
+
+    def __init__(self, size: int, noreserve: bool = False):
+        self.size = _round(size)
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (MAP_NORESERVE if noreserve else 0)
+        self.map = mmap.mmap(-1, self.size, flags=flags)
+        self._pin = ctypes.c_char.from_buffer(self.map)
+        self.address = ctypes.addressof(self._pin)
+
+    def words(self, offset: int, count: int):
+        return (ctypes.c_int64 * count).from_address(self.address + offset)
+
+    def close(self):
+        self._pin = None
+        try:
+            self.map.close()
+        except BufferError:     # a ctypes view is still alive: GC frees it later
+            pass
+
+    def guard_low_page(self):
+        """Make the lowest page inaccessible: a runaway stack faults there
+        instead of corrupting other memory."""
+        if _libc.mprotect(self.address, PAGE, 0) != 0:
+            raise OSError(ctypes.get_errno(), 'mprotect failed for a stack guard page')
+
 
 
 class CellMemory:
@@ -17,14 +57,11 @@ class CellMemory:
         self.ncells = ncells
         self.native = native
         if native:
-            size = max(mmap.PAGESIZE, -(-ncells * 8 // mmap.PAGESIZE) * mmap.PAGESIZE)
-            self._map = mmap.mmap(-1, size)
-            self._pin = ctypes.c_char.from_buffer(self._map)
-            self.address = ctypes.addressof(self._pin)
-            self.size = size
-            self.cells = memoryview(self._map).cast('q')[:ncells]
+            self._region = Region(ncells * 8)
+            self.address, self.size = self._region.address, self._region.size
+            self.cells = memoryview(self._region.map).cast('q')[:ncells]
         else:
-            self._map = None
+            self._region = None
             self.address = 0
             self.size = ncells * 8
             self.cells = [0] * ncells
@@ -37,12 +74,8 @@ class CellMemory:
             self.cells[addr:addr + len(values)] = values
 
     def close(self):
-        if self._map is not None:
+        if self._region is not None:
             self.cells.release()
             self.cells = None
-            del self._pin
-            try:
-                self._map.close()
-            except BufferError:     # a view is still held somewhere: let GC free it
-                pass
-            self._map = None
+            self._region.close()
+            self._region = None

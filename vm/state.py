@@ -6,51 +6,14 @@ the very same memory (mem_map_ptr) and run the very same bytes.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import mmap
 
 from backends import abi
 
-PAGE = mmap.PAGESIZE
-MAP_NORESERVE = 0x4000          # Linux: reserve address space, commit on touch
+from .memory import PAGE, Region
+
 OUT_CAPACITY = 1 << 16
 SIGNAL_MARGIN = 256 * 1024      # room below the machine stack for signal frames
 VSTACK_LIMIT = 2 << 30          # value stack bigger than this: deep calls deopt
-
-_libc = ctypes.CDLL(ctypes.util.find_library('c') or None, use_errno=True)
-_libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-
-
-def _round(n: int) -> int:
-    return max(PAGE, -(-n // PAGE) * PAGE)
-
-
-class Region:
-    """One anonymous mapping that stays put for the run."""
-
-    def __init__(self, size: int, noreserve: bool = False):
-        self.size = _round(size)
-        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (MAP_NORESERVE if noreserve else 0)
-        self.map = mmap.mmap(-1, self.size, flags=flags)
-        self._pin = ctypes.c_char.from_buffer(self.map)
-        self.address = ctypes.addressof(self._pin)
-
-    def words(self, offset: int, count: int):
-        return (ctypes.c_int64 * count).from_address(self.address + offset)
-
-    def close(self):
-        self._pin = None
-        try:
-            self.map.close()
-        except BufferError:     # a ctypes view is still alive: GC frees it later
-            pass
-
-    def guard_low_page(self):
-        """Make the lowest page inaccessible: a runaway stack faults there
-        instead of corrupting other memory."""
-        if _libc.mprotect(self.address, PAGE, 0) != 0:
-            raise OSError(ctypes.get_errno(), 'mprotect failed for a stack guard page')
-
 
 class NativeState:
     """State block + output buffer + value stack + machine stack for one run."""
