@@ -8,7 +8,7 @@ returns.
 """
 from __future__ import annotations
 
-from .blockgen import ACT_CALL, ACT_HALT, ACT_HOT, ACT_RET, FunctionTranslator
+from .blockgen import ACT_CALL, ACT_HOT, ACT_RET, FunctionTranslator
 from .errors import Trap
 
 

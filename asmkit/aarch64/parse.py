@@ -14,7 +14,7 @@ import re
 from ..buffer import AsmError
 from .encode import Builder
 from .operands import (
-    COND, EXTENDS, SHIFTS, ExtendedReg, Imm12, Mem, OperandError, RegOffset,
+    COND, SHIFTS, ExtendedReg, Imm12, Mem, OperandError, RegOffset,
     ShiftedReg, OFFSET, POST, PRE,
 )
 from .regs import Reg, by_name

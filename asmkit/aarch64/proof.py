@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .cases import KEYSTONE_OFFSET_FORMS, Rel, all_cases, fmt_text, resolve_args
+from .cases import KEYSTONE_OFFSET_FORMS, all_cases, fmt_text, resolve_args
 from .encode import Builder
 from .operands import OperandError
 

@@ -13,7 +13,7 @@ from .encode import Builder
 from .operands import (
     COND, ExtendedReg, Imm12, Mem, RegOffset, ShiftedReg, OFFSET, POST, PRE,
 )
-from .regs import SP, WSP, WZR, XZR, W, X
+from .regs import SP, WZR, XZR, W, X
 
 CODE = 0x10000
 DATA = 0x200000

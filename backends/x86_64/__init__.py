@@ -1,1 +1,4 @@
+"""The x86-64 backend; `TARGET` is what the registry loads."""
 from .target import TARGET
+
+__all__ = ['TARGET']

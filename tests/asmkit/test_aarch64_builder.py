@@ -103,7 +103,6 @@ def test_veneer_for_far_conditional_branch_runs_right(cond, nzcv, taken):
     inverted = {"eq": "ne", "lt": "ge"}[cond]
     assert head[0] == f"b.{inverted} #0x100008" and head[1].startswith("b #")
     assert head[2] == "tbnz w1, #0, #0x100010" and head[3].startswith("b #")
-    from asmkit.aarch64.semantics import Machine, State, CODE  # noqa: F401
     import unicorn
     from unicorn import arm64_const as c
     uc = unicorn.Uc(unicorn.UC_ARCH_ARM64, unicorn.UC_MODE_ARM)
