@@ -276,6 +276,26 @@ def parse_line(builder, line):
         raise ParseError(f"{_mnemonic(line)}: wrong number or kind of operands") from None
 
 
+# Builder methods whose bytes depend on where they are placed.  The buffer
+# encodes a backward branch to a label bound with no variable item between
+# at once, with no fixup and no variable item, so "no fixup was left" does
+# not prove an instruction position free: these never keep a record.
+_PC_RELATIVE = frozenset(["b", "bl", "b_cond", "cbz", "cbnz", "tbz", "tbnz", "adr",
+                          "adrp", "b_cs", "b_cc"] + ["b_" + c for c in COND])
+_LITERAL_CAPABLE = frozenset(["ldr", "ldrsw"])
+
+
+def _position_free(function, args):
+    """Whether the bytes of ``function(builder, *args)`` can be replayed at
+    any position and in any program."""
+    name = function.__name__
+    if name in _PC_RELATIVE:
+        return False
+    if name in _LITERAL_CAPABLE:
+        return bool(args) and args[-1].__class__ in (Mem, RegOffset)
+    return True
+
+
 def _first_time(builder, line, direct):
     """Parse and run a line not in the cache, then cache it."""
     function, args = _compile(line)
@@ -288,7 +308,7 @@ def _first_time(builder, line, direct):
     if function is _bind_labels or function is _labels_then:
         return
     record = None
-    if direct and len(recs) == nrec + 1 and len(builder._fixups) == nfix \
+    if direct and _position_free(function, args) and len(recs) == nrec + 1 and len(builder._fixups) == nfix \
             and len(builder._var) == nvar:
         last = recs[-1]
         if last[0].__class__ is bytes:

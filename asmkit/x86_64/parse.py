@@ -104,6 +104,9 @@ def _parse_operand(text: str):
         if words:
             if words[-1] == "ptr":
                 words.pop()
+                if not words:     # Capstone's text for the far forms FF /3, FF /5
+                    raise AsmError(f"'ptr' without a size in {text!r} (far "
+                                   f"pointers are not supported)")
             if len(words) > 1 or (words and words[0] not in _SIZES):
                 raise AsmError(f"unknown size {head.strip()!r} in {text!r}")
             size = _SIZES[words[0]] if words else None

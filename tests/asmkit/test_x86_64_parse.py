@@ -49,3 +49,19 @@ def test_rip_relative_label():
 def test_errors_name_line_and_instruction(text, message):
     with pytest.raises(asmkit.AsmError, match=message):
         asm(text)
+
+
+@pytest.mark.parametrize("text", ["jmp ptr [rax]", "call ptr [rdi + 8]",
+                                  "jmp PTR [rip + 0x10]", "mov rax, ptr [rbx]"])
+def test_ptr_without_a_size_is_an_error(text):
+    """Capstone prints the far indirect forms (FF /5, FF /3) as ``jmp ptr
+    [m]`` / ``call ptr [m]``; they must not become the near FF /4, FF /2."""
+    with pytest.raises(asmkit.AsmError, match="'ptr' without a size"):
+        asm(text)
+
+
+def test_capstone_far_indirect_text_is_rejected():
+    for raw in ("ff28", "ff18"):            # ljmp / lcall [rax]
+        text = asmkit.disassemble(bytes.fromhex(raw), "x86_64")[0]
+        with pytest.raises(asmkit.AsmError):
+            asm(text)
