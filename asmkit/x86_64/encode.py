@@ -400,7 +400,12 @@ class Encoder(CodeBuffer):
             self._modrm(b"\xc7", 8 if size == 64 else 0, 0, dst, _I32(v))
 
     def movabs(self, dst, imm):
-        """mov r64, imm64 in its 10-byte form whatever the value."""
+        """mov r64, imm64 in its 10-byte form whatever the value; or the
+        accumulator load/store at a 64-bit absolute address (moffs, A0-A3):
+        ``movabs al/eax/rax, [addr]`` and ``movabs [addr], al/eax/rax``."""
+        if dst.__class__ is Mem or imm.__class__ is Mem:
+            self._moffs(dst, imm)
+            return
         self._check_reg("movabs", 1, dst, (64,))
         if not isinstance(imm, int) or not -(1 << 63) <= imm < (1 << 64):
             raise _bad("movabs", 2, imm, "must be a 64-bit immediate")
@@ -409,6 +414,33 @@ class Encoder(CodeBuffer):
     def _movabs(self, dst, v):
         self._note("movabs", dst, v)
         self._code += bytes((0x48 | dst.rex_b, 0xB8 | dst.low)) + _I64(v)
+
+    def _moffs(self, dst, src):
+        """A0/A1 (load) or A2/A3 (store) with an 8-byte address: the only
+        x86-64 form that reaches any 64-bit address without a register."""
+        load = src.__class__ is Mem
+        reg, mem = (dst, src) if load else (src, dst)
+        reg_pos, mem_pos = (1, 2) if load else (2, 1)
+        if reg.__class__ is Mem:
+            raise _bad("movabs", reg_pos, reg, "must be al, eax or rax")
+        self._check_reg("movabs", reg_pos, reg, (8, 32, 64))
+        if reg.num != 0:
+            raise _bad("movabs", reg_pos, reg, "must be al, eax or rax "
+                       "(the accumulator is the only register with a 64-bit "
+                       "absolute address form)")
+        if mem.base is not None or mem.index is not None or mem.label is not None:
+            raise _bad("movabs", mem_pos, mem, "must be an absolute address "
+                       "[addr] with no base or index register")
+        self._mem_size("movabs", mem_pos, mem, reg.size)
+        addr = mem.disp
+        if addr.__class__ is not int or not -(1 << 63) <= addr < (1 << 64):
+            raise _bad("movabs", mem_pos, mem, "address does not fit 64 bits")
+        self._note("movabs", dst, src)
+        code = self._code
+        if reg.size == 64:
+            code.append(0x48)
+        code.append((0xA0 if load else 0xA2) | (reg.size != 8))
+        code += (addr & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")
 
     def _ext(self, name, opc, dst, src, src_sizes, dst_sizes=(32, 64)):
         self._check_reg(name, 1, dst, dst_sizes)
@@ -430,8 +462,9 @@ class Encoder(CodeBuffer):
         self._ext("movsx", _MOVSX, dst, src, (8, 16))
 
     def movsxd(self, dst, src):
-        """Sign-extend a 32-bit register or memory into a 64-bit register."""
-        self._ext("movsxd", _MOVSXD, dst, src, (32,), (64,))
+        """Sign-extend a 32-bit register or memory into a 64-bit register;
+        with a 32-bit destination (63 without REX.W) it is a plain 32-bit move."""
+        self._ext("movsxd", _MOVSXD, dst, src, (32,), (32, 64))
 
     def lea(self, dst, src):
         self._check_reg("lea", 1, dst, (32, 64))
@@ -471,15 +504,18 @@ class Encoder(CodeBuffer):
     def xchg(self, a, b):
         if a.__class__ is Mem and b.__class__ is Reg:
             a, b = b, a
-        self._check_reg("xchg", 1, a, (32, 64))
+        self._check_reg("xchg", 1, a, (8, 32, 64))
+        opc = b"\x86" if a.size == 8 else b"\x87"     # 8-bit: no 90+r form
         if b.__class__ is Mem:
             self._mem_size("xchg", 2, b, a.size)
             self._note("xchg", a, b)
-            self._modrm(b"\x87", a.w, a, b)
+            self._modrm(opc, a.w, a, b)
             return
         self._check_reg("xchg", 2, b, (a.size,))
         self._note("xchg", a, b)
-        if (a.num == 0 or b.num == 0) and not (a.size == 32 and a.num == b.num):
+        if a.size == 8:
+            self._modrm(opc, 0, b, a)
+        elif (a.num == 0 or b.num == 0) and not (a.size == 32 and a.num == b.num):
             other = b if a.num == 0 else a
             rex = a.w | other.rex_b
             if rex:
@@ -492,7 +528,7 @@ class Encoder(CodeBuffer):
     def imul(self, dst, src=None, imm=None):
         """imul r/m (rdx:rax), imul r, r/m, or imul r, r/m, imm."""
         if src is None:
-            self._unary(5, "imul", dst, (32, 64))
+            self._unary(5, "imul", dst, (8, 32, 64))
             return
         self._check_reg("imul", 1, dst, (32, 64))
         if src.__class__ is Reg:
@@ -514,16 +550,18 @@ class Encoder(CodeBuffer):
 
     def _unary(self, digit, name, op, sizes, opc=b"\xf7"):
         size = self._rm_operand(name, 1, op, sizes)
+        if size == 8:                 # F7 -> F6, FF -> FE: the r/m8 opcodes
+            opc = _BYTE_OPCODE[opc]
         self._note(name, op)
         self._modrm(opc, 8 if size == 64 else 0, digit, op)
 
-    def not_(self, op): self._unary(2, "not", op, (32, 64))
-    def neg(self, op): self._unary(3, "neg", op, (32, 64))
-    def mul(self, op): self._unary(4, "mul", op, (32, 64))
-    def div(self, op): self._unary(6, "div", op, (32, 64))
-    def idiv(self, op): self._unary(7, "idiv", op, (32, 64))
-    def inc(self, op): self._unary(0, "inc", op, (32, 64), b"\xff")
-    def dec(self, op): self._unary(1, "dec", op, (32, 64), b"\xff")
+    def not_(self, op): self._unary(2, "not", op, (8, 32, 64))
+    def neg(self, op): self._unary(3, "neg", op, (8, 32, 64))
+    def mul(self, op): self._unary(4, "mul", op, (8, 32, 64))
+    def div(self, op): self._unary(6, "div", op, (8, 32, 64))
+    def idiv(self, op): self._unary(7, "idiv", op, (8, 32, 64))
+    def inc(self, op): self._unary(0, "inc", op, (8, 32, 64), b"\xff")
+    def dec(self, op): self._unary(1, "dec", op, (8, 32, 64), b"\xff")
 
     def cqo(self):
         self._note("cqo")
@@ -539,21 +577,22 @@ class Encoder(CodeBuffer):
 
     # -------------------------------------------------------------- shifts
     def _shift(self, digit, name, dst, count):
-        size = self._rm_operand(name, 1, dst, (32, 64))
+        size = self._rm_operand(name, 1, dst, (8, 32, 64))
         w = 8 if size == 64 else 0
+        byte = size == 8              # C0/D0/D2 are the r/m8 opcodes
         if count.__class__ is Reg:
             if count.name != "cl":
                 raise _bad(name, 2, count, "must be cl or an immediate")
             self._note(name, dst, count)
-            self._modrm(b"\xd3", w, digit, dst)
+            self._modrm(b"\xd2" if byte else b"\xd3", w, digit, dst)
             return
         if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 255:
             raise _bad(name, 2, count, "must be cl or an immediate 0..255")
         self._note(name, dst, count)
         if count == 1:
-            self._modrm(b"\xd1", w, digit, dst)
+            self._modrm(b"\xd0" if byte else b"\xd1", w, digit, dst)
         else:
-            self._modrm(b"\xc1", w, digit, dst, bytes((count,)))
+            self._modrm(b"\xc0" if byte else b"\xc1", w, digit, dst, bytes((count,)))
 
     def rol(self, dst, count): self._shift(0, "rol", dst, count)
     def ror(self, dst, count): self._shift(1, "ror", dst, count)
@@ -706,6 +745,7 @@ _ALU_RM = {False: [bytes((k << 3 | 3,)) for k in range(8)],
 _MOVZX = {8: b"\x0f\xb6", 16: b"\x0f\xb7"}
 _MOVSX = {8: b"\x0f\xbe", 16: b"\x0f\xbf"}
 _MOVSXD = {32: b"\x63"}
+_BYTE_OPCODE = {b"\xf7": b"\xf6", b"\xff": b"\xfe"}
 _SETCC = [bytes((0x0F, 0x90 | cc)) for cc in range(16)]
 _CMOV = [bytes((0x0F, 0x40 | cc)) for cc in range(16)]
 
