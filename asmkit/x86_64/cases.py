@@ -12,7 +12,7 @@ import itertools
 
 from .encode import CC_NAMES
 from .operands import Mem
-from .regs import GPR8, GPR16, GPR32, GPR64, RIP
+from .regs import GPR8, GPR16, GPR32, GPR64, RIP, RIZ
 
 # Boundary values: 0, +-1, both sides of every size switch, each field's ends.
 DISPS = [0, 1, -1, 0x7F, 0x80, -0x80, -0x81, 0x7FFFFFFF, -0x80000000]
@@ -47,6 +47,29 @@ def memory_operands(size):
     return out
 
 
+def no_index_operands(size):
+    """``[base + riz*scale + disp]`` (a SIB byte with no index): each base x
+    each scale, the displacement rotating over its boundaries, and the
+    base-less ``[riz*scale + disp]``."""
+    disps = itertools.cycle(DISPS)
+    out = [Mem(base, RIZ, scale, next(disps), size)
+           for base in GPR64 for scale in (1, 2, 4, 8)]
+    out += [Mem(None, RIZ, scale, d, size)
+            for scale in (1, 2, 4, 8) for d in (0, -0x80, 0x7FFFFFFF)]
+    return out
+
+
+# 64-bit absolute addresses of the moffs movabs: both sides of the 32-bit
+# and the sign boundaries, and the ends.
+MOFFS = [0, 1, 0x7F, 0x80, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x100000000,
+         0x1122334455667788, 0x7FFFFFFFFFFFFFFF, 0x8000000000000000,
+         0xFFFFFFFFFFFFFFF0, 0xFFFFFFFFFFFFFFFF]
+
+
+def moffs_operands(size):
+    return [Mem(None, None, 1, a, size) for a in MOFFS]
+
+
 def absolute_operands(size):
     """[disp32] with no base or index: Keystone cannot check these."""
     return [Mem(None, None, 1, d, size) for d in (0, 0x10, 0x7FFFFFFF, -0x80000000)]
@@ -60,6 +83,11 @@ _DOMAINS = {
     "i64": lambda: IMM64, "i32": lambda: IMM32, "i8": lambda: IMM8,
     "imm64": lambda: MOV64, "shift": lambda: SHIFTS, "cl": lambda: [GPR8[1]],
     "u16": lambda: U16, "push": lambda: PUSH_IMM,
+    "z64": lambda: no_index_operands(64), "z32": lambda: no_index_operands(32),
+    "z8": lambda: no_index_operands(8), "z": lambda: no_index_operands(None),
+    "al": lambda: [GPR8[0]], "eax": lambda: [GPR32[0]], "rax": lambda: [GPR64[0]],
+    "moffs8": lambda: moffs_operands(8), "moffs32": lambda: moffs_operands(32),
+    "moffs64": lambda: moffs_operands(64),
 }
 _IMM_KINDS = {"i64", "i32", "i8", "imm64", "shift", "u16", "push"}
 
@@ -141,6 +169,7 @@ def all_forms():
         for cc in CC_NAMES:
             f += [Form("cmov" + cc, (r, r)), Form("cmov" + cc, (r, m))]
     f += [Form("movsxd", ("r64", "r32")), Form("movsxd", ("r64", "m32"))]
+    f += _byte_forms() + _moffs_forms() + _no_index_forms()
     for cc in CC_NAMES:
         f += [Form("set" + cc, ("r8",)), Form("set" + cc, ("m8",))]
     f += [Form("push", ("r64",)), Form("push", ("m64",)), Form("push", ("push",)),
@@ -151,6 +180,41 @@ def all_forms():
           Form("int3", ()), Form("ud2", ()), Form("cqo", ()), Form("cdq", ()),
           Form("cdqe", ())]
     return f
+
+
+def _byte_forms():
+    """The 8-bit forms of the unary group, the shifts and xchg."""
+    f = []
+    for u in ("not", "neg", "mul", "imul", "div", "idiv", "inc", "dec"):
+        meth = "not_" if u == "not" else u
+        f += [Form(u, ("r8",), meth), Form(u, ("m8",), meth)]
+    for sh in ("rol", "ror", "shl", "shr", "sar"):
+        for dst in ("r8", "m8"):
+            f += [Form(sh, (dst, "shift")), Form(sh, (dst, "cl"))]
+    f += [Form("xchg", ("r8", "r8")), Form("xchg", ("m8", "r8"))]
+    return f
+
+
+def _moffs_forms():
+    """movabs al/eax/rax, [addr64] and movabs [addr64], al/eax/rax."""
+    f = []
+    for reg, moffs in (("al", "moffs8"), ("eax", "moffs32"), ("rax", "moffs64")):
+        f += [Form("movabs", (reg, moffs)), Form("movabs", (moffs, reg))]
+    return f
+
+
+def _no_index_forms():
+    """riz addressing: the SIB byte's "no index" with every scale, through
+    a load, a store, lea and an ALU with an immediate, every register."""
+    return [Form("mov", ("r64", "z64")), Form("mov", ("z32", "r32")),
+            Form("mov", ("r8", "z8")), Form("lea", ("r64", "z")),
+            Form("add", ("z32", "i32"))]
+
+
+def keystone_gap_forms():
+    """Forms Keystone 0.9.2 rejects although they are valid (LLVM 11+
+    accepts them): proved by Capstone round trip and Unicorn instead."""
+    return [Form("movsxd", ("r32", "r32")), Form("movsxd", ("r32", "m32"))]
 
 
 # Relative branches are proved separately (their bytes depend on the address).

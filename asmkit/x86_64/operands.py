@@ -11,7 +11,7 @@ bracket sugar ``qword[rdi + rcx*8 + 16]``.
 from __future__ import annotations
 
 from ..buffer import AsmError, Label
-from .regs import RIP, Reg
+from .regs import RIP, RIZ, NoIndex, Reg
 
 __all__ = ["Mem", "mem", "byte", "word", "dword", "qword", "ptr", "SIZE_NAMES",
            "fits_i8", "fits_i32", "INT32_MIN", "INT32_MAX"]
@@ -145,6 +145,11 @@ def _encode_mem(m: Mem):
     if not fits_i32(disp):
         raise AsmError(f"memory operand {m}: displacement {disp:#x} does not "
                        f"fit a signed 32-bit field")
+    if base is RIZ:
+        raise AsmError(f"memory operand {m}: riz cannot be a base register "
+                       f"(it means 'no index')")
+    if index is RIZ:
+        return _encode_no_index(m, base, scale, disp)
     for r, what in ((base, "base"), (index, "index")):
         if r is not None and (r.size != 64 or (r is RIP and what == "index")):
             raise AsmError(f"memory operand {m}: {r.name} cannot be a {what} "
@@ -181,6 +186,25 @@ def _encode_mem(m: Mem):
         rex |= index.rex_x
     sib = _SCALE_BITS[scale] | idx | base.low
     return rex, mod | 4, bytes((sib,)) + tail, -1
+
+
+def _encode_no_index(m: Mem, base, scale, disp):
+    """``[base + riz*scale + disp]``: a SIB byte with index=100 ("none") and
+    the given scale, the bytes Capstone prints that way."""
+    d32 = (disp & 0xFFFFFFFF).to_bytes(4, "little")
+    if base is None:
+        return 0, 0x04, bytes((_SCALE_BITS[scale] | 0x20 | 5,)) + d32, -1
+    if base is RIP or base.__class__ is not Reg or base.size != 64:
+        raise AsmError(f"memory operand {m}: {base} cannot be a base with riz "
+                       f"(64-bit general registers only)")
+    if disp == 0 and base.low != 5:
+        mod, tail = 0x00, b""
+    elif fits_i8(disp):
+        mod, tail = 0x40, bytes((disp & 0xFF,))
+    else:
+        mod, tail = 0x80, d32
+    sib = _SCALE_BITS[scale] | 0x20 | base.low
+    return base.rex_b, mod | 4, bytes((sib,)) + tail, -1
 
 
 class _Sized:
@@ -241,6 +265,7 @@ def _reg_mul(reg, scale):
     return Mem(None, reg, scale, 0)
 
 
+NoIndex.__mul__ = NoIndex.__rmul__ = _reg_mul
 Reg.__add__ = Reg.__radd__ = _reg_add
 Reg.__sub__ = _reg_sub
 Reg.__mul__ = Reg.__rmul__ = _reg_mul

@@ -16,7 +16,7 @@ import re
 from ..buffer import AsmError
 from .encode import CONDITIONS, Builder
 from .operands import Mem
-from .regs import REGS, RIP
+from .regs import REGS, RIP, RIZ
 
 __all__ = ["assemble", "parse_into", "MNEMONICS"]
 
@@ -46,6 +46,9 @@ def _number(text: str):
 _is_ident = re.compile(r"[A-Za-z._$][\w.$@]*\Z", re.ASCII).match
 
 
+_INDEX_REGS = dict(REGS, riz=RIZ)     # riz is an index, never a register
+
+
 def _parse_address(body: str, size):
     base = index = label = None
     scale, disp = 1, 0
@@ -57,14 +60,19 @@ def _parse_address(body: str, size):
         t = term[1:] if neg else term
         if "*" in t:
             a, _, b = t.partition("*")
-            reg, num = REGS.get(a.lower()), _number(b)
+            reg, num = _INDEX_REGS.get(a.lower()), _number(b)
             if reg is None:
-                reg, num = REGS.get(b.lower()), _number(a)
+                reg, num = _INDEX_REGS.get(b.lower()), _number(a)
             if reg is None or num is None or neg or index is not None:
                 raise AsmError(f"bad index term {term!r} in [{body}]")
             index, scale = reg, num
             continue
         reg = REGS.get(t.lower())
+        if reg is None and t.lower() == "riz":
+            if neg or index is not None:
+                raise AsmError(f"riz must be the only index in [{body}]")
+            index = RIZ               # Capstone's [rax + riz + 8]: scale 1
+            continue
         if reg is not None:
             if neg:
                 raise AsmError(f"cannot subtract register {t} in [{body}]")

@@ -7,7 +7,7 @@ encode path only reads attributes.
 
 from __future__ import annotations
 
-__all__ = ["Reg", "REGS", "GPR64", "GPR32", "GPR16", "GPR8", "RIP", "by_name"]
+__all__ = ["Reg", "REGS", "GPR64", "GPR32", "GPR16", "GPR8", "RIP", "RIZ", "by_name"]
 
 _NAMES64 = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
             "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
@@ -54,6 +54,32 @@ class Reg:
     # __sub__, __mul__ and __rmul__ are attached by operands.py, which
     # defines Mem on top of this module.
 
+
+class NoIndex:
+    """``riz``: the SIB byte's "no index" field (index=100 without REX.X).
+
+    Not a register: it is valid only as the index of a memory operand, so it
+    is not a ``Reg`` and every register slot refuses it.  ``[rax + riz*2]``
+    is what Capstone prints for a SIB byte with no index; as an index it
+    forces that SIB byte (with its scale bits), so the text assembles back
+    to the same bytes."""
+
+    __slots__ = ()
+    name = "riz"
+    size = 64
+
+    def __repr__(self) -> str:
+        return "riz"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return "RIZ"
+
+    # RIZ * 2 (an index term) is attached by operands.py, as for Reg.
+
+
+RIZ = NoIndex()
 
 GPR64 = [Reg(n, i, 64) for i, n in enumerate(_NAMES64)]
 GPR32 = [Reg(n, i, 32) for i, n in enumerate(_NAMES32)]
