@@ -485,3 +485,289 @@ def check_semantics(report, inputs: int = 200, seed: int = 7):
     run = _Runner(report, inputs, seed)
     for family in (_alu, _store_alu, _shifts, _muldiv, _conditions, _memory):
         family(run)
+    for family in _EXTRA_FAMILIES:
+        family(run)
+
+
+# ------------------------------------------------- 8-bit and moffs forms
+def shift_model(op, x, count, bits):
+    """(result, CF or None where it is undefined) of a shift or rotate of
+    the ``bits``-bit value ``x`` by ``count`` (masked as the CPU masks it:
+    to 5 bits, 6 for 64-bit operands; 8-bit rotates then turn count % 8)."""
+    m = (1 << bits) - 1
+    c = count & (63 if bits == 64 else 31)
+    x &= m
+    if c == 0:
+        return x, None
+    if op == "shl":
+        return (x << c) & m, (x >> (bits - c)) & 1 if c <= bits else None
+    if op == "shr":
+        return x >> c, (x >> (c - 1)) & 1 if c <= bits else None
+    if op == "sar":
+        sx = _sx(x, bits)
+        return (sx >> c) & m, (sx >> min(c - 1, bits - 1)) & 1
+    turn = c % bits
+    if op == "rol":
+        r = ((x << turn) | (x >> (bits - turn))) & m
+        return r, r & 1
+    r = ((x >> turn) | (x << (bits - turn))) & m
+    return r, r >> (bits - 1)
+
+
+def _byte_shifts(run: _Runner):
+    """shl/shr/sar/rol/ror on r8 and m8 by 1, by imm and by cl (result, CF)."""
+    rng = run.rng
+    for op in ("shl", "shr", "sar", "rol", "ror"):
+        for dst_kind in ("reg", "mem"):
+            for by in ("one", "imm", "cl"):
+                for _ in range(run.inputs):
+                    d, base = run.regs(2, avoid=(1,))
+                    a = _rand(rng)
+                    count = 1 if by == "one" else (
+                        rng.randrange(0, 256) if rng.random() < 0.3 else rng.randrange(0, 10))
+                    regs = {GPR64[d].name: a, GPR64[base].name: DATA}
+                    mem = None
+                    if dst_kind == "reg":
+                        dst = GPR8[d]
+                    else:
+                        dst = Mem(GPR64[base], None, 1, 0x40, 8)
+                        buf = bytearray(DATA_SIZE)
+                        buf[0x40] = a & 0xFF
+                        mem = bytes(buf)
+                    b = Builder()
+                    if by == "cl":
+                        regs["rcx"] = count
+                        getattr(b, op)(dst, GPR8[1])
+                    else:
+                        getattr(b, op)(dst, count)
+                    code = run.run(b, regs, mem)
+                    r, cf = shift_model(op, a, count, 8)
+                    what = f"{op} {dst_kind}8, {by}={count}"
+                    if dst_kind == "reg":
+                        run.expect(what, run.get(GPR64[d].name), _write_back(a, r, 8), code)
+                    else:
+                        run.expect(what, run.emu.read(DATA + 0x40, 1)[0], r, code)
+                    if cf is not None:
+                        run.expect(what + " CF", run.flags() & CF, cf, code)
+
+
+def byte_muldiv_model(op, ax, src):
+    """The new AX and CF|OF of an 8-bit mul/imul, or the new AX of div/idiv
+    (AL = quotient, AH = remainder); None when the CPU raises #DE (divide
+    by zero, or a quotient that does not fit 8 bits)."""
+    al = ax & 0xFF
+    if op == "mul":
+        prod = al * src
+        return prod, CF | OF if prod >> 8 else 0
+    if op == "imul":
+        prod = _sx(al, 8) * _sx(src, 8)
+        return prod & 0xFFFF, 0 if -0x80 <= prod <= 0x7F else CF | OF
+    if op == "div":
+        if src == 0 or ax // src > 0xFF:
+            return None
+        q, r = divmod(ax, src)
+        return r << 8 | q, None
+    num, den = _sx(ax, 16), _sx(src, 8)
+    if den == 0:
+        return None
+    q = abs(num) // abs(den) * (1 if (num < 0) == (den < 0) else -1)
+    if not -0x80 <= q <= 0x7F:
+        return None
+    r = num - q * den
+    return (r & 0xFF) << 8 | (q & 0xFF), None
+
+
+def _byte_unary(run: _Runner):
+    """mul/imul/div/idiv (AX layout, CF/OF, divide faults) and
+    neg/not/inc/dec on r8 and m8."""
+    from unicorn import UcError
+    rng = run.rng
+    for op in ("mul", "imul", "div", "idiv", "neg", "not", "inc", "dec"):
+        for src_kind in ("reg", "mem"):
+            for _ in range(run.inputs):
+                s, base = run.regs(2, avoid=(0, 2))
+                a, x = _rand(rng), _rand(rng) & 0xFF
+                if op in ("div", "idiv") and rng.random() < 0.7:
+                    x = x or 3          # mostly quotients that fit
+                    a = (a & ~0xFFFF & M64) | (rng.randrange(0, x << 8) if op == "div"
+                                               else (rng.randrange(-0x40 * abs(_sx(x, 8) or 1), 0x40 * abs(_sx(x, 8) or 1)) & 0xFFFF))
+                flags_in = 0x2 | rng.getrandbits(1)
+                regs = {"rax": a, GPR64[s].name: x, GPR64[base].name: DATA,
+                        "rdx": _rand(rng), "rflags": flags_in}
+                if src_kind == "reg":
+                    operand, mem = GPR8[s], None
+                else:
+                    operand = Mem(GPR64[base], None, 1, 0x81, 8)
+                    buf = bytearray(DATA_SIZE)
+                    buf[0x81] = x
+                    mem = bytes(buf)
+                b = Builder()
+                getattr(b, "not_" if op == "not" else op)(operand)
+                what = f"{op} {src_kind}8"
+                if op in ("mul", "imul", "div", "idiv"):
+                    want = byte_muldiv_model(op, a & 0xFFFF, x)
+                    if want is None:
+                        code, vectors = _faults(run, b, regs, mem)
+                        run.expect(what + " raises #DE (vector 0)",
+                                   len(vectors) * 0x100 + (vectors[0] if vectors else 0), 0x100, code)
+                        continue
+                    code = b.finish(run.emu.code_address)
+                    try:
+                        run.run(b, regs, mem)
+                    except UcError as exc:
+                        run.report.mismatches.append(f"unicorn {what}: faults ({exc}), "
+                                                     f"the model does not (code {code.hex()})")
+                        _reset_emulator(run)
+                        continue
+                    new_ax, fl = want
+                    run.expect(what + " rax", run.get("rax"), (a & ~0xFFFF & M64) | new_ax, code)
+                    run.expect(what + " rdx untouched", run.get("rdx"), regs["rdx"], code)
+                    if fl is not None:
+                        run.expect(what + " CF/OF", run.flags() & (CF | OF), fl, code)
+                    continue
+                code = run.run(b, regs, mem)
+                if op == "neg":
+                    r = -x & 0xFF
+                    f = _szp(r, 8) | (CF if x else 0) | (OF if x == 0x80 else 0)
+                elif op == "not":
+                    r, f = ~x & 0xFF, None
+                else:
+                    r = (x + (1 if op == "inc" else -1)) & 0xFF
+                    over = r == 0x80 if op == "inc" else x == 0x80
+                    f = _szp(r, 8) | (OF if over else 0) | (flags_in & CF)
+                if src_kind == "reg":
+                    run.expect(what, run.get(GPR64[s].name), _write_back(x, r, 8), code)
+                else:
+                    run.expect(what, run.emu.read(DATA + 0x81, 1)[0], r, code)
+                if f is not None:
+                    run.expect(what + " flags", run.flags() & ARITH_FLAGS, f, code)
+
+
+MOFFS_HIGH = 0x7FFF_0000_0000     # a mapped page above 4 GiB for moffs
+
+
+def _faults(run: _Runner, b: Builder, regs: dict, memory):
+    """Run a snippet that should fault in a fresh Unicorn instance: after a
+    CPU exception Unicorn's state is left half-delivered (later faults are
+    not reported), so the shared instance never runs one.  Returns the code
+    and the interrupt vectors raised."""
+    from unicorn import UC_HOOK_INTR, UcError
+
+    from .. import x86_64 as arch
+    emu = Emulator(arch)
+    emu.map(DATA, DATA_SIZE)
+    vectors = []
+
+    def on_interrupt(uc, vector, _user):
+        vectors.append(vector)
+        uc.emu_stop()
+
+    emu._uc.hook_add(UC_HOOK_INTR, on_interrupt)
+    code = b.finish(emu.code_address)
+    for name in GPR64:
+        emu._uc.reg_write(emu.regs[name.name], regs.get(name.name, 0))
+    emu._uc.reg_write(emu.regs["rsp"], emu.stack_top)
+    emu._uc.reg_write(emu.regs["rflags"], regs.get("rflags", 0x2))
+    if memory is not None:
+        emu._uc.mem_write(DATA, memory)
+    emu._uc.mem_write(emu.code_address, code)
+    try:
+        emu._uc.emu_start(emu.code_address, emu.code_address + len(code), count=1000)
+    except UcError:
+        vectors.append(-1)
+    run.report.unicorn_runs += 1
+    return code, vectors
+
+
+def _reset_emulator(run: _Runner):
+    """A fresh shared instance after an unexpected fault (see _faults)."""
+    fresh = _Runner(run.report, run.inputs)
+    run.emu, run.uc, run.ids = fresh.emu, fresh.uc, fresh.ids
+    run.emu.map(MOFFS_HIGH, 0x1000)
+
+
+def _byte_moves(run: _Runner):
+    """xchg r8, r8 and xchg m8, r8; movsxd r32 (a 32-bit move that
+    zero-extends); movabs loads and stores of al/eax/rax at 64-bit
+    absolute addresses (below 4 GiB and above)."""
+    rng = run.rng
+    run.emu.map(MOFFS_HIGH, 0x1000)
+    for kind in ("xchg8", "xchg8mem", "movsxd32", "movsxd32mem",
+                 "moffsload", "moffsstore"):
+        for _ in range(run.inputs):
+            d, s, base = run.regs(3)
+            a, x = _rand(rng), _rand(rng)
+            regs = {GPR64[d].name: a, GPR64[s].name: x, GPR64[base].name: DATA}
+            buf = bytearray(rng.getrandbits(8) for _ in range(DATA_SIZE))
+            b = Builder()
+            if kind == "xchg8":
+                b.xchg(GPR8[d], GPR8[s])
+                code = run.run(b, regs)
+                run.expect(kind + " 1", run.get(GPR64[d].name), _write_back(a, x, 8), code)
+                run.expect(kind + " 2", run.get(GPR64[s].name), _write_back(x, a, 8), code)
+            elif kind == "xchg8mem":
+                b.xchg(Mem(GPR64[base], None, 1, 0x33, 8), GPR8[d])
+                old = buf[0x33]
+                code = run.run(b, regs, bytes(buf))
+                run.expect(kind + " mem", run.emu.read(DATA + 0x33, 1)[0], a & 0xFF, code)
+                run.expect(kind + " reg", run.get(GPR64[d].name), _write_back(a, old, 8), code)
+            elif kind.startswith("movsxd"):
+                if kind == "movsxd32":
+                    b.movsxd(GPR32[d], GPR32[s])
+                    v = x
+                else:
+                    b.movsxd(GPR32[d], Mem(GPR64[base], None, 1, 0x20, 32))
+                    v = int.from_bytes(buf[0x20:0x24], "little")
+                code = run.run(b, regs, bytes(buf))
+                run.expect(kind, run.get(GPR64[d].name), v & 0xFFFF_FFFF, code)
+            else:
+                bits = rng.choice((8, 32, 64))
+                n = bits // 8
+                high = rng.random() < 0.5
+                where = (MOFFS_HIGH if high else DATA) + rng.randrange(0, 0x100)
+                acc = _REGS[bits][0]
+                regs["rax"] = a
+                if high:
+                    old = rng.getrandbits(64).to_bytes(8, "little")
+                    run.emu.write(where, old)
+                else:
+                    old = bytes(buf[where - DATA:where - DATA + 8])
+                if kind == "moffsload":
+                    b.movabs(acc, Mem(None, None, 1, where, bits))
+                    code = run.run(b, regs, bytes(buf))
+                    value = int.from_bytes(old[:n], "little")
+                    run.expect(f"movabs r{bits}, [{where:#x}]", run.get("rax"),
+                               _write_back(a, value, bits), code)
+                else:
+                    b.movabs(Mem(None, None, 1, where, bits), acc)
+                    code = run.run(b, regs, bytes(buf))
+                    got = run.emu.read(where, 8)
+                    want = (a & ((1 << bits) - 1)).to_bytes(n, "little") + old[n:]
+                    run.expect(f"movabs [{where:#x}], r{bits}",
+                               int.from_bytes(got, "little"), int.from_bytes(want, "little"), code)
+
+
+def _no_index(run: _Runner):
+    """Loads through [base + riz*scale + disp] and [riz*scale + disp]: the
+    scale of a missing index changes nothing."""
+    from .regs import RIZ
+    rng = run.rng
+    for _ in range(run.inputs):
+        d, base = run.regs(2)
+        scale = rng.choice((1, 2, 4, 8))
+        disp = rng.randrange(-0x80, 0x100)
+        buf = bytearray(rng.getrandbits(8) for _ in range(DATA_SIZE))
+        based = rng.random() < 0.7
+        b = Builder()
+        if based:
+            b.mov(GPR64[d], Mem(GPR64[base], RIZ, scale, disp, 64))
+            off = 0x800 + disp
+        else:
+            b.mov(GPR64[d], Mem(None, RIZ, scale, DATA + 0x800 + disp, 64))
+            off = 0x800 + disp
+        code = run.run(b, {GPR64[base].name: DATA + 0x800}, bytes(buf))
+        run.expect(f"mov r64, riz*{scale}", run.get(GPR64[d].name),
+                   int.from_bytes(buf[off:off + 8], "little"), code)
+
+
+_EXTRA_FAMILIES = (_byte_shifts, _byte_unary, _byte_moves, _no_index)
