@@ -118,6 +118,37 @@ def _patch_rel32(code, start, pc, target, length):
     code[start + length - 4:start + length] = _I32(d)
 
 
+def _rel64(target, pc):
+    """target - pc in 64-bit arithmetic, as the CPU adds rel8/rel32 to rip:
+    ``jmp 0xffffffff90fe6c74`` at 0x400000 (Capstone's text for a rel32
+    that wraps below address zero) is 0x6f41938c bytes back."""
+    return ((target - pc + (1 << 63)) & 0xFFFFFFFFFFFFFFFF) - (1 << 63)
+
+
+def _wrapping(forms):
+    """The forms for an absolute target, whose distance is taken modulo
+    2**64.  They carry no short_range (the buffer measures that range with
+    plain subtraction), so finish() sizes them by encoding."""
+    short, long = forms.short, forms.long
+
+    def short_wrapped(pc, target):
+        return short(pc, pc + _rel64(target, pc))
+
+    def long_wrapped(pc, target):
+        return long(pc, pc + _rel64(target, pc))
+
+    return BranchForms(forms.short_size, forms.long_size, short_wrapped, long_wrapped)
+
+
+def _patch_rel32_wrapped(code, start, pc, target, length):
+    """call rel32 to an absolute address, the distance modulo 2**64."""
+    return _patch_rel32(code, start, pc, pc + _rel64(target, pc), length)
+
+
+_JCC_ABSOLUTE = [_wrapping(forms) for forms in _JCC]
+_JMP_ABSOLUTE = _wrapping(_JMP)
+
+
 def _patch_rip(code, start, pc, target, arg):
     """[rip + label]: disp32 relative to the end of the instruction."""
     off, length, extra = arg
@@ -637,13 +668,16 @@ class Encoder(CodeBuffer):
             return
         if not isinstance(target, int) or isinstance(target, bool) or target < 0:
             raise _bad(name, 1, target, "must be a label or an absolute address")
+        if target >> 64:
+            raise _bad(name, 1, target, "is not a 64-bit address")
 
     def j(self, cond, target):
         """jCC to a label or absolute address (rel8 when it fits)."""
         cc = _cond(cond)
         name = "j" + CC_NAMES[cc]
         self._target(name, target)
-        self.branch(target, _JCC[cc], name, target)
+        forms = _JCC[cc] if target.__class__ is Label else _JCC_ABSOLUTE[cc]
+        self.branch(target, forms, name, target)
 
     def jmp(self, target):
         """jmp label/address (rel8 or rel32), or jmp r64 / qword ptr [m]."""
@@ -651,7 +685,8 @@ class Encoder(CodeBuffer):
             self._indirect(4, "jmp", target)
             return
         self._target("jmp", target)
-        self.branch(target, _JMP, "jmp", target)
+        forms = _JMP if target.__class__ is Label else _JMP_ABSOLUTE
+        self.branch(target, forms, "jmp", target)
 
     def call(self, target):
         """call label/address (rel32), or call r64 / qword ptr [m]."""
@@ -661,7 +696,8 @@ class Encoder(CodeBuffer):
         self._target("call", target)
         self._note("call", target)
         self._code += b"\xe8\x00\x00\x00\x00"
-        self.fixup(target, _patch_rel32, 5)
+        self.fixup(target, _patch_rel32 if target.__class__ is Label
+                   else _patch_rel32_wrapped, 5)
 
     def _indirect(self, digit, name, target):
         if target.__class__ is Reg:

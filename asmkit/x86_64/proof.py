@@ -202,6 +202,34 @@ def check_branches(report: Report):
                                          f"but not rejected")
 
 
+def check_wrapped_branches(report: Report):
+    """jmp/jcc/call whose rel8/rel32 wraps around address zero: from just
+    above zero to just below 2**64 (Capstone prints those targets unsigned)
+    and back, at each rel8/rel32 edge that wraps; Keystone agrees with 64-bit
+    arithmetic there."""
+    top = 1 << 64
+    for mnem in BRANCH_MNEMONICS:
+        long_len = 5 if mnem in ("jmp", "call") else 6
+        cases = [(0x10, -0x1000), (0x10, long_len - 0x80000000),
+                 (top - 0x1000, 0x2000), (top - 0x10, long_len + 0x7FFFFFFF)]
+        if mnem != "call":
+            cases += [(0x10, 2 - 0x80), (0x10, 2 - 0x81), (top - 0x10, 2 + 0x7F),
+                      (top - 0x10, 2 + 0x80)]
+        for address, off in cases:
+            target = (address + off) % top
+            b = Builder()
+            getattr(b, mnem)(target)
+            mine = b.finish(address)
+            theirs = _ks(f"{mnem} {target:#x}", address)
+            report.keystone_cases += 1
+            if theirs != mine:
+                shown = theirs.hex() if isinstance(theirs, bytes) else theirs
+                report.mismatches.append(f"{mnem} {target:#x} @ {address:#x}: "
+                                         f"asmkit {mine.hex()}, Keystone {shown}")
+                continue
+            _roundtrip(mine, [(0, len(mine))], address, report)
+
+
 def _label_program(rng):
     """A random program of jumps over nop runs, with labels both ways."""
     n = rng.randint(2, 6)
@@ -278,6 +306,7 @@ def run_proof(progress=None, unicorn_inputs: int = 200) -> Report:
     report = Report()
     check_forms(report, progress)
     check_branches(report)
+    check_wrapped_branches(report)
     check_labels(report)
     check_absolute(report)
     check_keystone_gaps(report)

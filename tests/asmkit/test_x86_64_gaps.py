@@ -123,3 +123,37 @@ def test_errors_leave_nothing_half_written():
         with pytest.raises(asmkit.AsmError):
             bad()
     assert b.finish() == b""
+
+
+@pytest.mark.parametrize("text, address, hexbytes", [
+    # Capstone prints a rel32 that wraps below zero as an unsigned address
+    ("call 0xffffffff900f23cf", 0x400000, "e8ca23cf8f"),
+    ("jmp 0xffffffff90fe6c74", 0x400000, "e96f6cbe90"),
+    ("jne 0xfffffffffffffff0", 0, "75ee"),
+    ("jmp 0xfffffffffffffff0", 0, "ebee"),
+    # and a branch near the top of the address space that wraps past it
+    ("jmp 0x10", 0xFFFFFFFFFFFFFFF0, "eb1e"),
+    ("jl 0x1000", 0xFFFFFFFFFFFFFFF0, "0f8c0a100000"),
+    ("call 0x10", 0xFFFFFFFFFFFFFFF0, "e81b000000"),
+    # no wrap: kernel-style addresses keep working
+    ("jmp 0xffffffff81000100", 0xFFFFFFFF81000000, "e9fb000000"),
+])
+def test_branch_distance_is_taken_modulo_2_64(text, address, hexbytes):
+    code = asmkit.assemble(text, "x86_64", address)
+    assert code.hex() == hexbytes
+    assert asmkit.disassemble(code, "x86_64", address) == [text]
+
+
+@pytest.mark.parametrize("text, address", [
+    ("jl 0xffffffff7fffff00", 0x100),       # wraps, but beyond rel32
+    ("call 0xffffffff7ffffff0", 0x100),
+])
+def test_wrapped_branch_beyond_rel32_is_a_range_error(text, address):
+    with pytest.raises(asmkit.RangeError, match="out of range"):
+        asmkit.assemble(text, "x86_64", address)
+
+
+def test_branch_target_beyond_64_bits_is_an_error():
+    with pytest.raises(asmkit.AsmError, match=r"jmp: operand 1 \(0x10000000000000010\) "
+                                              r"is not a 64-bit address"):
+        Builder().jmp((1 << 64) + 0x10)
