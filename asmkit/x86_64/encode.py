@@ -5,7 +5,7 @@ and Python ints.  Every method checks its operands and raises ``AsmError``
 naming the instruction and the operand that cannot be encoded; nothing is
 truncated.  Where x86 offers several encodings the one LLVM's assembler
 emits is chosen: imm8 forms when the value fits, the short ``al/eax/rax``
-forms for imm32 ALU/test, ``d1`` for shifts by one, ``90+r`` for ``xchg``
+forms for imm32 ALU/test, ``d1`` (``d0``) for shifts by one, ``90+r`` for ``xchg``
 with the accumulator, ``mov r32, imm`` as ``b8+r``, ``mov r64, imm`` as
 ``c7`` when the value sign-extends from 32 bits and ``movabs`` otherwise.
 """

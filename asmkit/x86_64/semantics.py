@@ -577,6 +577,14 @@ def byte_muldiv_model(op, ax, src):
     return (r & 0xFF) << 8 | (q & 0xFF), None
 
 
+def _fitting_dividend(rng, op, divisor):
+    """An AX whose quotient by the 8-bit ``divisor`` fits AL (no #DE)."""
+    if op == "div":
+        return rng.randrange(0, divisor << 8)
+    bound = 0x40 * abs(_sx(divisor, 8))
+    return rng.randrange(-bound, bound) & 0xFFFF
+
+
 def _byte_unary(run: _Runner):
     """mul/imul/div/idiv (AX layout, CF/OF, divide faults) and
     neg/not/inc/dec on r8 and m8."""
@@ -589,8 +597,7 @@ def _byte_unary(run: _Runner):
                 a, x = _rand(rng), _rand(rng) & 0xFF
                 if op in ("div", "idiv") and rng.random() < 0.7:
                     x = x or 3          # mostly quotients that fit
-                    a = (a & ~0xFFFF & M64) | (rng.randrange(0, x << 8) if op == "div"
-                                               else (rng.randrange(-0x40 * abs(_sx(x, 8) or 1), 0x40 * abs(_sx(x, 8) or 1)) & 0xFFFF))
+                    a = (a & ~0xFFFF & M64) | _fitting_dividend(rng, op, x)
                 flags_in = 0x2 | rng.getrandbits(1)
                 regs = {"rax": a, GPR64[s].name: x, GPR64[base].name: DATA,
                         "rdx": _rand(rng), "rflags": flags_in}
@@ -608,8 +615,10 @@ def _byte_unary(run: _Runner):
                     want = byte_muldiv_model(op, a & 0xFFFF, x)
                     if want is None:
                         code, vectors = _faults(run, b, regs, mem)
-                        run.expect(what + " raises #DE (vector 0)",
-                                   len(vectors) * 0x100 + (vectors[0] if vectors else 0), 0x100, code)
+                        if vectors != [0]:
+                            run.report.mismatches.append(
+                                f"unicorn {what}: the model raises #DE (vector 0), "
+                                f"Unicorn raised {vectors} (code {code.hex()})")
                         continue
                     code = b.finish(run.emu.code_address)
                     try:
