@@ -143,8 +143,10 @@ def _encode_mem(m: Mem):
     if scale not in _SCALE_BITS:
         raise AsmError(f"memory operand {m}: scale {scale} is not 1, 2, 4 or 8")
     if not fits_i32(disp):
+        hint = ("; only movabs al/eax/rax takes a 64-bit absolute address"
+                if base is None and index is None else "")
         raise AsmError(f"memory operand {m}: displacement {disp:#x} does not "
-                       f"fit a signed 32-bit field")
+                       f"fit a signed 32-bit field{hint}")
     if base is RIZ:
         raise AsmError(f"memory operand {m}: riz cannot be a base register "
                        f"(it means 'no index')")

@@ -157,3 +157,8 @@ def test_branch_target_beyond_64_bits_is_an_error():
     with pytest.raises(asmkit.AsmError, match=r"jmp: operand 1 \(0x10000000000000010\) "
                                               r"is not a 64-bit address"):
         Builder().jmp((1 << 64) + 0x10)
+
+
+def test_mov_with_a_64_bit_address_points_to_movabs():
+    with pytest.raises(asmkit.AsmError, match="only movabs al/eax/rax takes a 64-bit"):
+        asmkit.assemble("mov rax, qword ptr [0x1122334455667788]", "x86_64")
