@@ -177,18 +177,7 @@ def check_branches(report: Report):
     for mnem in BRANCH_MNEMONICS:
         inside, outside = branch_offsets(mnem)
         for off in inside:
-            target = address + off
-            b = Builder()
-            getattr(b, mnem)(target)
-            mine = b.finish(address)
-            theirs = _ks(f"{mnem} {target:#x}", address)
-            report.keystone_cases += 1
-            if theirs != mine:
-                shown = theirs.hex() if isinstance(theirs, bytes) else theirs
-                report.mismatches.append(f"{mnem} {target:#x} @ {address:#x}: "
-                                         f"asmkit {mine.hex()}, Keystone {shown}")
-                continue
-            _roundtrip(mine, [(0, len(mine))], address, report)
+            _check_branch(mnem, address + off, address, report)
         for off in outside:
             b = Builder()
             getattr(b, mnem)(address + off)
@@ -200,6 +189,22 @@ def check_branches(report: Report):
                 report.mismatches.append(f"{mnem} {address + off:#x} @ "
                                          f"{address:#x}: out of rel32 range "
                                          f"but not rejected")
+
+
+def _check_branch(mnem, target, address, report: Report):
+    """One branch to an absolute target: Keystone's bytes, then the Capstone
+    round trip."""
+    b = Builder()
+    getattr(b, mnem)(target)
+    mine = b.finish(address)
+    theirs = _ks(f"{mnem} {target:#x}", address)
+    report.keystone_cases += 1
+    if theirs != mine:
+        shown = theirs.hex() if isinstance(theirs, bytes) else theirs
+        report.mismatches.append(f"{mnem} {target:#x} @ {address:#x}: "
+                                 f"asmkit {mine.hex()}, Keystone {shown}")
+        return
+    _roundtrip(mine, [(0, len(mine))], address, report)
 
 
 def check_wrapped_branches(report: Report):
@@ -216,18 +221,7 @@ def check_wrapped_branches(report: Report):
             cases += [(0x10, 2 - 0x80), (0x10, 2 - 0x81), (top - 0x10, 2 + 0x7F),
                       (top - 0x10, 2 + 0x80)]
         for address, off in cases:
-            target = (address + off) % top
-            b = Builder()
-            getattr(b, mnem)(target)
-            mine = b.finish(address)
-            theirs = _ks(f"{mnem} {target:#x}", address)
-            report.keystone_cases += 1
-            if theirs != mine:
-                shown = theirs.hex() if isinstance(theirs, bytes) else theirs
-                report.mismatches.append(f"{mnem} {target:#x} @ {address:#x}: "
-                                         f"asmkit {mine.hex()}, Keystone {shown}")
-                continue
-            _roundtrip(mine, [(0, len(mine))], address, report)
+            _check_branch(mnem, (address + off) % top, address, report)
 
 
 def _label_program(rng):
