@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from .arch import ARCHES, UnknownArch, host_arch, load, resolve
 from .buffer import AsmError, Label, LabelError, RangeError
-from .oracles.unicorn import (DEFAULT_COUNT, EmulationError, EmulationFault,
-                              EmulationLimit, check_span)
+from .emulation import (DEFAULT_COUNT, EmulationError, EmulationFault,
+                        EmulationLimit, check_span)
 
 __all__ = [
     "ARCHES", "AsmError", "Label", "LabelError", "RangeError", "UnknownArch",

@@ -10,81 +10,23 @@ from __future__ import annotations
 
 import time
 
+from ..emulation import (ADDRESS_LIMIT, DEFAULT_COUNT, EmulationFault,
+                         EmulationLimit, byte_count, check_span, register_value)
+
 CODE_ADDRESS = 0x10000
 CODE_SIZE = 0x10000
 STACK_ADDRESS = 0x7FF00000
 STACK_SIZE = 0x10000
 PAGE = 0x1000
-ADDRESS_LIMIT = 1 << 64
-# Defaults of Emulator.run, asmkit.emulate and `asmkit run`: about 0.1 s of
-# Unicorn for a plain loop, far beyond any test snippet.
-DEFAULT_COUNT = 10_000_000
-# Registers narrower than 64 bits (everything else is 64-bit).
-REGISTER_BITS = {"nzcv": 32}
 
 _ACCESS = {  # Unicorn's UC_MEM_* access kinds, as a fault message says them
-    "UC_MEM_READ_UNMAPPED": "read of {size} bytes at unmapped address {address:#x}",
-    "UC_MEM_WRITE_UNMAPPED": "write of {size} bytes at unmapped address {address:#x}",
+    "UC_MEM_READ_UNMAPPED": "read of {size} at unmapped address {address:#x}",
+    "UC_MEM_WRITE_UNMAPPED": "write of {size} at unmapped address {address:#x}",
     "UC_MEM_FETCH_UNMAPPED": "fetch from unmapped address {address:#x}",
-    "UC_MEM_READ_PROT": "read of {size} bytes at protected address {address:#x}",
-    "UC_MEM_WRITE_PROT": "write of {size} bytes at protected address {address:#x}",
+    "UC_MEM_READ_PROT": "read of {size} at protected address {address:#x}",
+    "UC_MEM_WRITE_PROT": "write of {size} at protected address {address:#x}",
     "UC_MEM_FETCH_PROT": "fetch from non-executable address {address:#x}",
 }
-
-
-class EmulationError(RuntimeError):
-    """The emulated code did not run to its end.
-
-    ``regs`` holds the registers where it stopped (``emulate`` adds
-    ``emulation``, the same with the given memory), ``pc`` the stop address.
-    """
-
-    def __init__(self, message: str, regs: dict, pc: int):
-        super().__init__(message)
-        self.regs = regs
-        self.pc = pc
-        self.emulation = None
-
-
-class EmulationFault(EmulationError):
-    """A bad memory access or an invalid instruction."""
-
-
-class EmulationLimit(EmulationError):
-    """The instruction count or the time limit ran out before the code's end.
-
-    ``reason`` is ``"count"`` or ``"timeout"``; ``limit`` is the instruction
-    count or the seconds.
-    """
-
-    def __init__(self, message: str, regs: dict, pc: int, reason: str, limit):
-        super().__init__(message, regs, pc)
-        self.reason = reason
-        self.limit = limit
-
-
-def register_value(arch_mod, name: str, value: int) -> int:
-    """``value`` as the register's bit pattern (negative: two's complement).
-
-    Raises ValueError for an unknown register or a value that does not fit
-    its width, so nothing is truncated silently.
-    """
-    if name not in arch_mod.UNICORN_REGS:
-        raise ValueError(f"unknown register {name!r} (known: "
-                         f"{', '.join(arch_mod.UNICORN_REGS)})")
-    bits = REGISTER_BITS.get(name, 64)
-    if not -(1 << (bits - 1)) <= value < 1 << bits:
-        raise ValueError(f"{name}={value:#x} does not fit {bits} bits "
-                         f"(-2^{bits - 1} to 2^{bits}-1)")
-    return value & ((1 << bits) - 1)
-
-
-def check_span(address: int, size: int, what: str = "code") -> None:
-    """Raise ValueError unless ``[address, address + size)`` lies below 2^64."""
-    if not 0 <= address < ADDRESS_LIMIT:
-        raise ValueError(f"address {address:#x} is not in 0 to 2^64-1")
-    if address + size > ADDRESS_LIMIT:
-        raise ValueError(f"{what} at {address:#x} ({_bytes(size)}) ends past 2^64")
 
 
 class Emulator:
@@ -153,7 +95,7 @@ class Emulator:
         address = self.code_address if address is None else address
         check_span(address, len(code))
         if address + len(code) == ADDRESS_LIMIT:    # Unicorn stops at the end address
-            raise ValueError(f"code at {address:#x} ({_bytes(len(code))}) ends at 2^64; "
+            raise ValueError(f"code at {address:#x} ({byte_count(len(code))}) ends at 2^64; "
                              f"emulation needs its end below 2^64")
         start_regs = {name: register_value(self._arch, name, value)
                       for name, value in (regs or {}).items()}
@@ -205,15 +147,11 @@ class Emulator:
             access, address, size = self._bad_access
             text = self._access_text.get(access)
             if text is not None:
-                return f"emulation fault at pc {pc:#x}: " + text.format(size=size, address=address)
+                return f"emulation fault at pc {pc:#x}: " + text.format(size=byte_count(size), address=address)
         return f"emulation fault at pc {pc:#x}: {_uc_text(exc)}"
 
     def reg(self, name: str) -> int:
         return self._uc.reg_read(self.regs[name])
-
-
-def _bytes(n: int) -> str:
-    return "1 byte" if n == 1 else f"{n} bytes"
 
 
 def _uc_text(exc) -> str:
