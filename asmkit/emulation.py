@@ -56,7 +56,7 @@ def register_value(arch_mod, name: str, value: int) -> int:
                          f"{', '.join(arch_mod.UNICORN_REGS)})")
     bits = REGISTER_BITS.get(name, 64)
     if not -(1 << (bits - 1)) <= value < 1 << bits:
-        raise ValueError(f"{name}={value:#x} does not fit {bits} bits "
+        raise ValueError(f"{name}={value} does not fit {bits} bits "
                          f"(-2^{bits - 1} to 2^{bits}-1)")
     return value & ((1 << bits) - 1)
 

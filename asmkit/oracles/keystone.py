@@ -6,7 +6,7 @@ import functools
 
 
 INSTALL_HINT = ("keystone-engine is not installed: pip install keystone-engine "
-                "(prebuilt for x86-64 hosts only; elsewhere pip builds it with cmake)")
+                "(it has wheels for x86-64 hosts only)")
 
 
 class KeystoneUnavailable(RuntimeError):

@@ -60,6 +60,8 @@ class Emulator:
 
     def map(self, address: int, size: int) -> None:
         """Make ``[address, address + size)`` readable and writable."""
+        if size <= 0:
+            return
         lo = address & ~(PAGE - 1)
         hi = (address + size + PAGE - 1) & ~(PAGE - 1)
         for start, length in self._mapped:
