@@ -220,13 +220,13 @@ def run(arch_name, address, regs, max_insns, timeout, text):
     mod = arches.load(name)
     start = _start_registers(mod, regs)
     code = asmkit.assemble(_input(text), name, address)
-    before = asmkit.emulate(b"", name, regs=start, address=address).regs
     try:
         after = asmkit.emulate(code, name, regs=start, address=address,
                                count=max_insns, timeout=timeout).regs
     except asmkit.EmulationLimit as exc:
         option = "--max-insns" if exc.reason == "count" else "--timeout"
         raise RunFailed(f"{exc}; {option} sets the limit") from None
+    before = asmkit.emulate(b"", name, regs=start, address=address).regs
     for reg, value in after.items():
         if value != before[reg] and reg != mod.PC_REG:
             click.echo(f"{reg} = {value:#x}")
@@ -261,7 +261,7 @@ class ProofProgress:
     follow at the end either way)."""
 
     def __init__(self, file=None):
-        self.file = file or click.get_text_stream("stderr")
+        self.file = file or sys.stderr
         self.shown = self.file.isatty()
         self._bars = contextlib.ExitStack()
         self._bar = self._stage = None

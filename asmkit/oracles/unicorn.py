@@ -105,9 +105,10 @@ class Emulator:
             if not (self.code_address <= address and
                     address + len(code) <= self.code_address + self.code_size):
                 self.map(address, len(code))
-            uc.mem_write(address, bytes(code))
-            # Drop blocks translated from earlier code at the same address.
-            uc.ctl_remove_cache(address, address + max(len(code), 1))
+            if code:
+                uc.mem_write(address, bytes(code))
+                # Drop blocks translated from earlier code at the same address.
+                uc.ctl_remove_cache(address, address + len(code))
             if reset:
                 for const in self.regs.values():
                     uc.reg_write(const, 0)
