@@ -8,6 +8,7 @@ faults or is stopped by a limit raises (:class:`EmulationFault`,
 
 from __future__ import annotations
 
+import threading
 import time
 
 from ..emulation import (ADDRESS_LIMIT, DEFAULT_COUNT, EmulationFault,
@@ -125,8 +126,7 @@ class Emulator:
         self._bad_access = None
         began = time.monotonic()
         try:
-            uc.emu_start(address, end, timeout=int((timeout or 0) * 1_000_000),
-                         count=count or 0)
+            self._start(address, end, int((timeout or 0) * 1_000_000), count or 0)
         except unicorn.UcError as exc:
             raise EmulationFault(self._fault_text(exc), self._read_regs(),
                                  self.reg(self.pc)) from None
@@ -140,6 +140,34 @@ class Emulator:
             raise EmulationLimit(f"stopped after {what}, at pc {pc:#x} (the code "
                                  f"ends at {end:#x})", final, pc, reason, limit)
         return final
+
+    def _start(self, address: int, end: int, timeout_us: int, count: int) -> None:
+        """``emu_start`` that Ctrl-C stops at once: Python handles signals only
+        between bytecodes, so Unicorn runs in a worker thread while the main
+        thread waits, and a KeyboardInterrupt there stops the emulation."""
+        uc = self._uc
+        if threading.current_thread() is not threading.main_thread():
+            uc.emu_start(address, end, timeout=timeout_us, count=count)
+            return
+        failure = []
+
+        def emulate():
+            try:
+                uc.emu_start(address, end, timeout=timeout_us, count=count)
+            except Exception as exc:    # re-raised in the caller's thread
+                failure.append(exc)
+
+        worker = threading.Thread(target=emulate, name="asmkit-emulate", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.1)
+        except KeyboardInterrupt:
+            uc.emu_stop()
+            worker.join()
+            raise
+        if failure:
+            raise failure[0]
 
     def _read_regs(self) -> dict:
         return {name: self._uc.reg_read(const) for name, const in self.regs.items()}

@@ -2,8 +2,10 @@
 exit status, pipes and missing modules matter."""
 
 import io
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -138,6 +140,20 @@ def test_the_process_exit_status_and_stderr_match_the_runner():
     proc = asmkit_process("dis", "--address", "-5", "90")
     assert proc.returncode == 2
     one_error_line(proc.stderr)
+
+
+def test_ctrl_c_stops_an_endless_run_at_once_exit_130():
+    proc = subprocess.Popen([sys.executable, "-m", "asmkit.cli", "run", "--arch", "x86_64",
+                             "--max-insns", "0", "--timeout", "0", "l: jmp l"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(1.0)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - sent < 5
+    assert proc.returncode == 130 and out == b""
+    assert err.strip() == b"error: interrupted"
 
 
 def test_module_runs_main():
