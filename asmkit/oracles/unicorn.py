@@ -173,13 +173,14 @@ class Emulator:
         return {name: self._uc.reg_read(const) for name, const in self.regs.items()}
 
     def _fault_text(self, exc) -> str:
-        pc = self.reg(self.pc)
+        """One line: where it stopped and what went wrong, in words."""
+        what = _uc_text(exc)
         if self._bad_access is not None:
             access, address, size = self._bad_access
             text = self._access_text.get(access)
             if text is not None:
-                return f"emulation fault at pc {pc:#x}: " + text.format(size=byte_count(size), address=address)
-        return f"emulation fault at pc {pc:#x}: {_uc_text(exc)}"
+                what = text.format(size=byte_count(size), address=address)
+        return f"emulation fault at pc {self.reg(self.pc):#x}: {what}"
 
     def reg(self, name: str) -> int:
         return self._uc.reg_read(self.regs[name])
