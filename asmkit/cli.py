@@ -308,8 +308,9 @@ def verify(arch_name, inputs, skip_keystone):
         report, text = _whole_proof(name, inputs, progress)
     progress.close()
     click.echo(text)
-    if report.mismatches:
-        raise RunFailed(f"the proof found {len(report.mismatches)} mismatches "
+    found = len(report.mismatches)
+    if found:
+        raise RunFailed(f"the proof found {found} mismatch{'' if found == 1 else 'es'} "
                         f"(listed above)")
 
 

@@ -185,6 +185,16 @@ def test_verify_prints_counts():
     assert r.stderr == ""                    # not a terminal: no progress bar
 
 
+def test_verify_mismatches_are_listed_then_one_error_line_exit_1(monkeypatch):
+    from asmkit.x86_64 import proof
+    report = proof.Report(forms=1, mismatches=["nop: asmkit 90, Keystone 91"])
+    monkeypatch.setattr(proof, "run_proof", lambda progress, unicorn_inputs: report)
+    r = run("verify", "--arch", "x86_64")
+    assert r.exit_code == 1
+    assert "MISMATCH nop: asmkit 90, Keystone 91" in r.stdout
+    one_error_line(r.stderr, "error: the proof found 1 mismatch (listed above)")
+
+
 MISSING_KEYSTONE = "import sys; sys.modules['keystone'] = None"
 
 
