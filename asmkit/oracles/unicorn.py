@@ -51,13 +51,9 @@ class Emulator:
         self._mapped = [(code_address, code_size), (STACK_ADDRESS, STACK_SIZE)]
         self.stack_top = STACK_ADDRESS + STACK_SIZE - 0x100
         self._access_text = {getattr(unicorn, kind): text for kind, text in _ACCESS.items()}
-        self._bad_access = None
-        self._uc.hook_add(unicorn.UC_HOOK_MEM_INVALID, self._note_bad_access)
-
-    def _note_bad_access(self, _uc, access, address, size, _value, _data):
-        """Remember what a faulting access was; False lets the fault happen."""
-        self._bad_access = (access, address, size)
-        return False
+        self._bad_accesses = []
+        self._uc.hook_add(unicorn.UC_HOOK_MEM_INVALID, _note_bad_access,
+                          self._bad_accesses)
 
     def map(self, address: int, size: int) -> None:
         """Make ``[address, address + size)`` readable and writable."""
@@ -123,7 +119,7 @@ class Emulator:
         for name, value in start_regs.items():
             uc.reg_write(self.regs[name], value)
         end = address + len(code)
-        self._bad_access = None
+        self._bad_accesses.clear()
         began = time.monotonic()
         try:
             self._start(address, end, int((timeout or 0) * 1_000_000), count or 0)
@@ -142,30 +138,40 @@ class Emulator:
         return final
 
     def _start(self, address: int, end: int, timeout_us: int, count: int) -> None:
-        """``emu_start`` that Ctrl-C stops at once: Python handles signals only
-        between bytecodes, so Unicorn runs in a worker thread while the main
-        thread waits, and a KeyboardInterrupt there stops the emulation."""
+        """``emu_start`` that Ctrl-C stops at once.
+
+        Python handles signals only between bytecodes, so Unicorn runs in a
+        worker thread while this one waits; a KeyboardInterrupt here stops the
+        emulation, and is re-raised once the worker has left Unicorn (freeing
+        the Uc under a running worker would crash).  The wait is on an Event,
+        not Thread.join: an interrupted join can report a live thread done.
+        """
         uc = self._uc
         if threading.current_thread() is not threading.main_thread():
             uc.emu_start(address, end, timeout=timeout_us, count=count)
             return
         failure = []
+        finished = threading.Event()
 
         def emulate():
             try:
                 uc.emu_start(address, end, timeout=timeout_us, count=count)
             except Exception as exc:    # re-raised in the caller's thread
                 failure.append(exc)
+            finally:
+                finished.set()
 
-        worker = threading.Thread(target=emulate, name="asmkit-emulate", daemon=True)
-        worker.start()
-        try:
-            while worker.is_alive():
-                worker.join(0.1)
-        except KeyboardInterrupt:
-            uc.emu_stop()
-            worker.join()
-            raise
+        threading.Thread(target=emulate, name="asmkit-emulate", daemon=True).start()
+        interrupted = False
+        while True:
+            try:
+                if finished.wait(0.1):
+                    break
+            except KeyboardInterrupt:
+                interrupted = True
+                uc.emu_stop()       # again on each Ctrl-C, in case Unicorn had not begun
+        if interrupted:
+            raise KeyboardInterrupt
         if failure:
             raise failure[0]
 
@@ -175,8 +181,8 @@ class Emulator:
     def _fault_text(self, exc) -> str:
         """One line: where it stopped and what went wrong, in words."""
         what = _uc_text(exc)
-        if self._bad_access is not None:
-            access, address, size = self._bad_access
+        if self._bad_accesses:
+            access, address, size = self._bad_accesses[-1]
             text = self._access_text.get(access)
             if text is not None:
                 what = text.format(size=byte_count(size), address=address)
@@ -184,6 +190,12 @@ class Emulator:
 
     def reg(self, name: str) -> int:
         return self._uc.reg_read(self.regs[name])
+
+
+def _note_bad_access(_uc, access, address, size, _value, log):
+    """Remember what a faulting access was; False lets the fault happen."""
+    log.append((access, address, size))
+    return False
 
 
 def _uc_text(exc) -> str:

@@ -2,6 +2,7 @@
 exit status, pipes and missing modules matter."""
 
 import io
+import os
 import signal
 import subprocess
 import sys
@@ -147,7 +148,10 @@ def test_ctrl_c_stops_an_endless_run_at_once_exit_130():
                              "--max-insns", "0", "--timeout", "0", "l: jmp l"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(1.0)
+    deadline = time.monotonic() + 30        # wait for Unicorn's worker thread
+    while len(os.listdir(f"/proc/{proc.pid}/task")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
