@@ -124,3 +124,13 @@ def test_import_asmkit_loads_no_oracle():
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_emulate_from_another_thread_runs_unicorn_in_that_thread():
+    import threading
+    results = []
+    worker = threading.Thread(target=lambda: results.append(
+        asmkit.emulate(x86("mov rax, 3"), "x86_64")["rax"]))
+    worker.start()
+    worker.join()
+    assert results == [3]
