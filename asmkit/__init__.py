@@ -12,17 +12,31 @@ from dataclasses import dataclass, field
 
 from .arch import ARCHES, UnknownArch, host_arch, load, resolve
 from .buffer import AsmError, Label, LabelError, RangeError
+from .emulation import (DEFAULT_COUNT, EmulationError, EmulationFault,
+                        EmulationLimit, check_span)
 
 __all__ = [
     "ARCHES", "AsmError", "Label", "LabelError", "RangeError", "UnknownArch",
-    "Emulation", "assemble", "builder", "disassemble", "emulate", "host_arch",
-    "load", "resolve",
+    "Emulation", "EmulationError", "EmulationFault", "EmulationLimit",
+    "assemble", "builder", "disassemble", "emulate", "host_arch", "load",
+    "resolve",
 ]
+
+
+def _check_span(address: int, size: int) -> None:
+    """AsmError unless the code lies in [0, 2^64): no listing wraps to 0."""
+    try:
+        check_span(address, size)
+    except ValueError as exc:
+        raise AsmError(str(exc)) from None
 
 
 def assemble(text: str, arch: str, address: int = 0) -> bytes:
     """Assemble program ``text`` for ``arch`` as if placed at ``address``."""
-    return load(arch).assemble(text, address)
+    _check_span(address, 0)
+    code = load(arch).assemble(text, address)
+    _check_span(address, len(code))
+    return code
 
 
 def builder(arch: str, **kwargs):
@@ -33,6 +47,7 @@ def builder(arch: str, **kwargs):
 def disassemble(code: bytes, arch: str, address: int = 0) -> list[str]:
     """Capstone's text for each instruction of ``code``."""
     from .oracles import capstone
+    _check_span(address, len(code))
     return capstone.disassemble(code, load(arch), address)
 
 
@@ -47,16 +62,32 @@ class Emulation:
 
 
 def emulate(code: bytes, arch: str, regs: dict | None = None,
-            memory: dict | None = None, address: int | None = None) -> Emulation:
+            memory: dict | None = None, address: int | None = None,
+            count: int | None = DEFAULT_COUNT,
+            timeout: float | None = None) -> Emulation:
     """Run ``code`` in Unicorn from ``address`` to its end.
 
     ``regs`` gives starting register values (others are zero; the stack
-    pointer points at a mapped stack), ``memory`` maps addresses to bytes.
-    Returns the final registers (flags included) and the final contents of
-    each memory region that was given.
+    pointer points at a mapped stack; negative values are two's complement,
+    a value too wide for the register is a ValueError), ``memory`` maps
+    addresses to bytes.  Returns the final registers (flags included) and the
+    final contents of each memory region that was given.
+
+    The code must run to its end: after ``count`` instructions or
+    ``timeout`` seconds (None or 0: no limit) it raises EmulationLimit, on a
+    bad memory access or an invalid instruction EmulationFault; both are
+    EmulationError and carry the state where it stopped as ``.emulation``.
     """
     from .oracles.unicorn import Emulator
     emu = Emulator(load(arch))
-    final = emu.run(code, regs=regs, memory=memory, address=address)
-    mem = {addr: emu.read(addr, len(data)) for addr, data in (memory or {}).items()}
-    return Emulation(final, mem)
+
+    def final_memory():
+        return {addr: emu.read(addr, len(data)) for addr, data in (memory or {}).items()}
+
+    try:
+        final = emu.run(code, regs=regs, memory=memory, address=address,
+                        count=count, timeout=timeout)
+    except EmulationError as exc:
+        exc.emulation = Emulation(exc.regs, final_memory())
+        raise
+    return Emulation(final, final_memory())

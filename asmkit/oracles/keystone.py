@@ -5,16 +5,26 @@ from __future__ import annotations
 import functools
 
 
+INSTALL_HINT = ("keystone-engine is not installed: pip install keystone-engine "
+                "(it has wheels for x86-64 hosts only)")
+
+
 class KeystoneUnavailable(RuntimeError):
     """keystone-engine is not installed (it has no aarch64 wheel)."""
 
 
-@functools.lru_cache(maxsize=None)
-def _engine(arch_name: str, mode_name: str):
+def require():
+    """The keystone module, or KeystoneUnavailable saying how to install it."""
     try:
         import keystone
     except ImportError as exc:
-        raise KeystoneUnavailable("keystone-engine is not installed") from exc
+        raise KeystoneUnavailable(INSTALL_HINT) from exc
+    return keystone
+
+
+@functools.lru_cache(maxsize=None)
+def _engine(arch_name: str, mode_name: str):
+    keystone = require()
     return keystone.Ks(getattr(keystone, arch_name), getattr(keystone, mode_name))
 
 

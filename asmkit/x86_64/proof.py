@@ -6,6 +6,8 @@ call), disassembles every resulting byte string with Capstone and assembles
 that text back with asmkit, then runs the semantic checks of
 ``semantics.py`` in Unicorn.  Forms Keystone cannot check are listed in
 ``KEYSTONE_GAPS`` with the reason and proved by Capstone and Unicorn alone.
+``progress(stage, done, total)``, when given, is called now and then, with
+the stage names of the AArch64 proof.
 """
 
 from __future__ import annotations
@@ -164,7 +166,7 @@ def check_forms(report: Report, progress=None):
             _check_chunk(pending[:CHUNK], report)
             del pending[:CHUNK]
         if progress:
-            progress(f"forms {i + 1}/{len(forms)}")
+            progress("keystone+capstone", i + 1, len(forms))
     if pending:
         _check_chunk(pending, report)
 
@@ -305,7 +307,7 @@ def run_proof(progress=None, unicorn_inputs: int = 200) -> Report:
     check_absolute(report)
     check_keystone_gaps(report)
     if progress:
-        progress("unicorn")
+        progress("unicorn", 0, 1)
     check_semantics(report, unicorn_inputs)
     report.seconds = time.perf_counter() - t0
     return report

@@ -5,7 +5,6 @@ from asmkit.x86_64.cases import all_forms
 
 def test_proof_has_no_mismatch(x86_proof):
     assert x86_proof.mismatches == []
-    print(x86_proof.details())
 
 
 def test_proof_counts_cover_every_form(x86_proof):
