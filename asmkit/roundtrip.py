@@ -86,7 +86,8 @@ def x86_exclusion(insn, code):
     provided" list (segment, 0x66 16-bit, 0x67 32-bit addressing); system
     instructions (privileged, I/O, interrupts, far returns, cache and fence
     control: ``_X86_SYSTEM`` or Capstone's group) and segment or control
-    registers; then ah/bh/ch/dh, multi-byte nop and 16-bit registers.  Integer
+    registers; then far jmp/call (Capstone's ``jmp ptr [m]``, an error in
+    asmkit), ah/bh/ch/dh, multi-byte nop and 16-bit registers.  Integer
     instructions outside the coverage table (bt, bsf, cmpxchg, string
     instructions, lock/rep prefixes, flag instructions, enter/leave...) are
     not excluded: they count as gaps.
@@ -102,6 +103,8 @@ def x86_exclusion(insn, code):
             return _X86_PREFIXES[byte]
     if groups & _X86_SYSTEM_GROUPS or mnem in _X86_SYSTEM or _X86_SYSTEM_REGS.search(text):
         return "system/segment registers"
+    if mnem in ("jmp", "call") and text.startswith("ptr ["):
+        return "far jmp/call (FF /5, FF /3)"
     if _HIGH_BYTE.search(text):
         return "ah/bh/ch/dh"
     if mnem == "nop" and text:
@@ -181,6 +184,23 @@ _A64_SYSTEM_PREFIX = ("pac", "aut", "retaa", "retab", "braa", "brab", "blraa",
                       "blrab", "ldraa", "ldrab")
 
 
+_A64_DATA_AND_BASE = re.compile(r"^((?:[wx]\d+, )+)\[x(\d+)")
+_A64_PAIR_LOADS = ("ldp", "ldpsw", "ldnp", "ldxp", "ldaxp")
+
+
+def _a64_unpredictable(insn):
+    """A load/store that writes back into a register it also transfers, or a
+    pair load into one register twice: LLVM (and so asmkit) refuses them."""
+    m = _A64_DATA_AND_BASE.match(insn.op_str)
+    if not m:
+        return False
+    data = [r[1:] for r in m.group(1).rstrip(", ").split(", ")]
+    writeback = insn.op_str.endswith("!") or "], " in insn.op_str
+    if writeback and m.group(2) in data:
+        return True
+    return insn.mnemonic in _A64_PAIR_LOADS and len(data) == 2 and data[0] == data[1]
+
+
 def aarch64_exclusion(insn, code):
     """Why an AArch64 instruction is outside the documented coverage, or None.
 
@@ -188,7 +208,9 @@ def aarch64_exclusion(insn, code):
     it by rule are SIMD/FP/SVE/SME and crypto (Capstone group, or a b/h/s/d/q/v/z/p
     register or a register list in the text), and system instructions beyond
     dmb/dsb/isb/dc cvau/ic ivau/nop/brk (pointer authentication, hints, msr,
-    exception generation, memory tagging, prefetch).
+    exception generation, memory tagging, prefetch); and the unpredictable
+    forms the README says LLVM and asmkit refuse (writeback into a data
+    register, a pair load into one register twice).
     """
     groups = {insn.group_name(g) for g in insn.groups}
     mnem = insn.mnemonic
@@ -198,6 +220,8 @@ def aarch64_exclusion(insn, code):
         return "system/hint/pauth/tagging"
     if mnem in ("dc", "ic") and insn.op_str.split(",")[0] not in ("cvau", "ivau"):
         return "system/hint/pauth/tagging"
+    if _a64_unpredictable(insn):
+        return "unpredictable writeback/pair (LLVM refuses)"
     return None
 
 
