@@ -138,7 +138,13 @@ def x86_same(a, b):
     immediate and F6 /0 with an unsigned one, so their texts differ; and it
     prints ``xchg r9, rax`` for the 90+r form LLVM picks for ``xchg rax, r9``
     (the operands of xchg commute); an index with scale 1 and no base is the
-    same address as that register as a base (Capstone prints both alike)."""
+    same address as that register as a base (Capstone prints both alike);
+    and the bytes of ``CAPSTONE_AMBIGUOUS`` (48 90, LLVM's ``xchg rax, rax``,
+    printed ``nop``) are the instruction the proof lists them as."""
+    from .x86_64.proof import CAPSTONE_AMBIGUOUS   # 48 90 is printed 'nop'
+    known = CAPSTONE_AMBIGUOUS.get(bytes(b.bytes))
+    if known and f"{a.mnemonic} {a.op_str}" == known[0] and b.mnemonic == known[1]:
+        return True
     if _X86_ALIASES.get(a.mnemonic, a.mnemonic) != _X86_ALIASES.get(b.mnemonic, b.mnemonic):
         return False
     ops_a = [_x86_operand(o) for o in a.operands]
