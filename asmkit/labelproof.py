@@ -240,7 +240,10 @@ def edge_programs(table):
         out.append(_forward_runs(group, table, 3, 0))    # first line exactly at hi
         if relax:
             out.append(_backward_runs(relax, table, 5, 2))
-            for form in relax if table.unit == 1 or len(group) < 5 else relax[:2]:
+            # one form per program (a long line ahead moves the later runs);
+            # each 1 MiB program is 262k lines, so two forms suffice there
+            far = group[0].short_range[1] > 1 << 16
+            for form in relax[:2] if far else relax:
                 out.append(_forward_runs([form], table, 5, 2))
         for form in group:
             if not form.relaxable:
