@@ -48,6 +48,7 @@ class ProofReport:
     unicorn_forms: int = 0
     unicorn_runs: int = 0
     unicorn_failures: list = field(default_factory=list)
+    label_repeats: object = None      # labelproof.LabelReport
     per_form: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -55,12 +56,17 @@ class ProofReport:
     def mismatches(self):
         """Every finding of every oracle (empty when the proof holds)."""
         return (self.keystone_mismatches + self.keystone_rejected
-                + self.capstone_failures + self.unicorn_failures)
+                + self.capstone_failures + self.unicorn_failures + self.label_failures)
+
+    @property
+    def label_failures(self):
+        return self.label_repeats.mismatches if self.label_repeats else []
 
     @property
     def ok(self):
         return not (self.keystone_mismatches or self.keystone_rejected
-                    or self.capstone_failures or self.unicorn_failures)
+                    or self.capstone_failures or self.unicorn_failures
+                    or self.label_failures)
 
     def summary(self):
         return (f"aarch64: {self.forms} forms, {self.keystone_cases} Keystone cases, "
@@ -72,7 +78,10 @@ class ProofReport:
 
     def details(self, limit=20):
         lines = [self.summary()]
+        if self.label_repeats:
+            lines.append(f"  repeated branch lines: {self.label_repeats.summary()}")
         for title, items in (("Keystone mismatch", self.keystone_mismatches),
+                             ("label program", self.label_failures),
                              ("Keystone rejected", self.keystone_rejected),
                              ("Capstone round trip", self.capstone_failures),
                              ("Unicorn", self.unicorn_failures)):
@@ -192,6 +201,8 @@ def run_proof(progress=None, unicorn_runs=200, seed=1):
     t0 = time.perf_counter()
     report = ProofReport()
     prove_encodings(report, all_cases(), progress)
+    from ..labelproof import run as run_label_programs
+    report.label_repeats = run_label_programs("aarch64", count=200, seed=seed)
     semantics.prove_semantics(report, runs=unicorn_runs, seed=seed, progress=progress)
     report.seconds = time.perf_counter() - t0
     return report

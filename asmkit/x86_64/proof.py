@@ -67,6 +67,7 @@ class Report:
     roundtrips: int = 0
     unicorn_runs: int = 0
     label_programs: int = 0
+    label_repeats: object = None      # labelproof.LabelReport
     range_checks: int = 0
     ambiguous: int = 0
     mismatches: list = field(default_factory=list)
@@ -85,6 +86,8 @@ class Report:
         lines = [self.summary(),
                  f"  {self.label_programs} label programs (relaxation) vs Keystone",
                  f"  {self.range_checks} out-of-range branches rejected",
+                 f"  repeated branch lines: {self.label_repeats.summary()}"
+                 if self.label_repeats else "  repeated branch lines: not run",
                  f"  {self.ambiguous} round trips of bytes Capstone prints "
                  f"ambiguously (listed in CAPSTONE_AMBIGUOUS)",
                  f"  {self.seconds:.1f}s"]
@@ -253,6 +256,13 @@ def check_labels(report: Report, count=300, seed=1):
                                      f"{theirs.hex() if isinstance(theirs, bytes) else theirs}")
 
 
+def check_label_repeats(report: Report, count=200, seed=1):
+    """Repeated branch lines three ways (text, Builder, Keystone): labelproof."""
+    from ..labelproof import run
+    report.label_repeats = run(NAME, count=count, seed=seed)
+    report.mismatches += report.label_repeats.mismatches
+
+
 def check_absolute(report: Report):
     """[disp32] forms: Capstone round trip (Keystone rewrites them)."""
     b = Builder()
@@ -304,6 +314,7 @@ def run_proof(progress=None, unicorn_inputs: int = 200) -> Report:
     check_branches(report)
     check_wrapped_branches(report)
     check_labels(report)
+    check_label_repeats(report)
     check_absolute(report)
     check_keystone_gaps(report)
     if progress:
