@@ -64,16 +64,19 @@ _X86_PREFIXES = {0x26: "segment prefix", 0x2E: "segment prefix",
                  0x36: "segment prefix", 0x3E: "segment prefix",
                  0x64: "segment prefix", 0x65: "segment prefix",
                  0x66: "16-bit operation (0x66)", 0x67: "32-bit addressing (0x67)"}
+_ADDR32 = re.compile(r"\[[^]]*\b(e[a-z]{2}|r\d+d|eip)\b")
 _HIGH_BYTE = re.compile(r"\b[abcd]h\b")
 _WORD = re.compile(r"\b([abcd]x|[sd]i|[sb]p|r\d+w)\b|\bword ptr")
 
 
 def _x86_legacy_prefixes(code):
+    """The legacy prefix bytes before the opcode.  A REX byte followed by a
+    legacy prefix is ignored by the CPU (and Capstone), so it is skipped."""
     out = []
     for byte in code:
         if byte in _X86_PREFIXES or byte in (0xF0, 0xF2, 0xF3):
             out.append(byte)
-        else:
+        elif not 0x40 <= byte <= 0x4F:
             break
     return out
 
@@ -101,6 +104,8 @@ def x86_exclusion(insn, code):
     for byte in _x86_legacy_prefixes(code):
         if byte in _X86_PREFIXES:
             return _X86_PREFIXES[byte]
+    if _ADDR32.search(text):
+        return _X86_PREFIXES[0x67]
     if groups & _X86_SYSTEM_GROUPS or mnem in _X86_SYSTEM or _X86_SYSTEM_REGS.search(text):
         return "system/segment registers"
     if mnem in ("jmp", "call") and text.startswith("ptr ["):
