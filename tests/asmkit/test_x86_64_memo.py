@@ -10,6 +10,7 @@ import random
 import pytest
 
 import asmkit
+from asmkit import memo
 from asmkit.buffer import LabelError
 from asmkit.x86_64 import Builder, Mem, encode, parse, qword
 from asmkit.x86_64.cases import all_forms
@@ -61,7 +62,7 @@ def test_memo_never_confuses_an_int_with_bool_or_float():
 
 
 def test_memo_starts_over_when_full(monkeypatch):
-    monkeypatch.setattr(encode, "MEMO_LIMIT", 8)
+    monkeypatch.setattr(memo, "MEMO_LIMIT", 8)
     encode.clear_memo()
     b, ref = Builder(), Encoder()
     for i in range(100):

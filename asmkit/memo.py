@@ -1,0 +1,202 @@
+"""The Builders' one speed layer: a memo in front of the checked Encoder.
+
+An instruction's bytes depend only on its method and operands, except for
+branches, literals and rip/pc-relative operands, which leave a fixup or a
+variable-size item in the buffer.  So a Builder method wrapped here keeps,
+per method, a dict from the operand tuple to the buffer's position-free
+record ``(bytes, name, *ops)`` (see ``buffer.py``); a repeated instruction
+appends that shared tuple and its bytes, allocating nothing.
+
+A miss runs the Encoder method, so bytes and errors are exactly the
+Encoder's, and then looks at what it appended: a position-free record is
+kept as it is (the AArch64 Encoder appends those); a positional one is
+turned into one only when the instruction left no fixup and no variable
+item.  A miss therefore costs the Encoder call plus a few length checks,
+not a second encoding.  Positional records are what the buffer appends for
+every branch (even a backward one it encodes at once), so a branch is
+never remembered.
+
+Registers, memory operands and labels compare by identity; the key also
+holds the class of the operand that may be an immediate or a condition, so
+``True`` or ``1.0`` never hit the entry of the int ``1``.  An unhashable
+operand skips the memo and gets the Encoder's answer.  Each method's memo
+starts over at ``MEMO_LIMIT`` entries (a big memo costs the garbage
+collector more than it saves); ``clear_memo()`` empties them all.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MEMO_LIMIT", "clear_memo", "memoize", "memoize_defaults",
+           "memoize_sequence"]
+
+MEMO_LIMIT = 2048         # entries per method; a full memo starts over
+_MEMOS: list = []         # every memo dict, for clear_memo()
+
+
+def clear_memo() -> None:
+    """Forget every remembered instruction (tests use it to compare misses,
+    hits and the plain Encoder)."""
+    for memo in _MEMOS:
+        memo.clear()
+
+
+def _new_memo() -> dict:
+    memo = {}
+    _MEMOS.append(memo)
+    return memo
+
+
+def _keep(self, memo, key, recs, n, nfix, nvar):
+    """After a miss: remember the one record the Encoder appended at
+    ``recs[n]`` when its bytes are position free."""
+    if len(recs) != n + 1:
+        return
+    rec = recs[n]
+    if rec[0].__class__ is not bytes:
+        if len(self._fixups) != nfix or len(self._var) != nvar:
+            return
+        rec = recs[n] = (bytes(self._code[rec[0]:]),) + rec[2:]
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = rec
+
+
+def _named(method, slow):
+    method.__name__ = slow.__name__
+    method.__qualname__ = "Builder." + slow.__name__
+    method.__doc__ = slow.__doc__
+    return method
+
+
+def memoize(slow, arity: int):
+    """``slow(self, *ops)`` with ``arity`` (1-4) operands behind a memo; the
+    last operand may be an immediate or a condition."""
+    memo = _new_memo()
+
+    if arity == 1:
+        def method(self, a):
+            key = (a, a.__class__)
+            try:
+                hit = memo.get(key)
+            except TypeError:
+                return slow(self, a)
+            recs = self._recs
+            if hit is not None:
+                recs.append(hit)
+                self._code += hit[0]
+                return
+            n, nfix, nvar = len(recs), len(self._fixups), len(self._var)
+            slow(self, a)
+            _keep(self, memo, key, recs, n, nfix, nvar)
+    elif arity == 2:
+        def method(self, a, b):
+            key = (a, b, b.__class__)
+            try:
+                hit = memo.get(key)
+            except TypeError:
+                return slow(self, a, b)
+            recs = self._recs
+            if hit is not None:
+                recs.append(hit)
+                self._code += hit[0]
+                return
+            n, nfix, nvar = len(recs), len(self._fixups), len(self._var)
+            slow(self, a, b)
+            _keep(self, memo, key, recs, n, nfix, nvar)
+    elif arity == 3:
+        def method(self, a, b, c):
+            key = (a, b, c, c.__class__)
+            try:
+                hit = memo.get(key)
+            except TypeError:
+                return slow(self, a, b, c)
+            recs = self._recs
+            if hit is not None:
+                recs.append(hit)
+                self._code += hit[0]
+                return
+            n, nfix, nvar = len(recs), len(self._fixups), len(self._var)
+            slow(self, a, b, c)
+            _keep(self, memo, key, recs, n, nfix, nvar)
+    elif arity == 4:
+        def method(self, a, b, c, d):
+            key = (a, b, c, d, d.__class__)
+            try:
+                hit = memo.get(key)
+            except TypeError:
+                return slow(self, a, b, c, d)
+            recs = self._recs
+            if hit is not None:
+                recs.append(hit)
+                self._code += hit[0]
+                return
+            n, nfix, nvar = len(recs), len(self._fixups), len(self._var)
+            slow(self, a, b, c, d)
+            _keep(self, memo, key, recs, n, nfix, nvar)
+    else:
+        raise ValueError(f"memoize: arity {arity} is not 1-4")
+    return _named(method, slow)
+
+
+def memoize_defaults(slow, optional: int, default=None):
+    """``slow(self, a, b, c)`` whose last ``optional`` (1 or 2) operands
+    default to ``default``: x86-64 ``imul`` (1-3 operands) and AArch64
+    ``movz/movn/movk`` (``shift=0``).  Both of the last two operands may be
+    immediates, so the key holds both classes."""
+    memo = _new_memo()
+
+    def run(self, a, b, c):
+        key = (a, b, c, b.__class__, c.__class__)
+        try:
+            hit = memo.get(key)
+        except TypeError:
+            return slow(self, a, b, c)
+        recs = self._recs
+        if hit is not None:
+            recs.append(hit)
+            self._code += hit[0]
+            return
+        n, nfix, nvar = len(recs), len(self._fixups), len(self._var)
+        slow(self, a, b, c)
+        _keep(self, memo, key, recs, n, nfix, nvar)
+
+    # The signature decides which operands may be left out.
+    if optional == 2:
+        def method(self, a, b=default, c=default):
+            return run(self, a, b, c)
+    elif optional == 1:
+        def method(self, a, b, c=default):
+            return run(self, a, b, c)
+    else:
+        raise ValueError(f"memoize_defaults: {optional} optional operands")
+    return _named(method, slow)
+
+
+def memoize_sequence(slow):
+    """``slow(self, a, b)`` that may append several position-free records
+    (AArch64 ``mov`` of a wide constant): the memo keeps all of them."""
+    memo = _new_memo()
+
+    def method(self, a, b):
+        key = (a, b, b.__class__)
+        try:
+            hit = memo.get(key)
+        except TypeError:
+            return slow(self, a, b)
+        recs = self._recs
+        if hit is not None:
+            recs += hit[1]
+            self._code += hit[0]
+            return
+        n = len(recs)
+        slow(self, a, b)
+        new = recs[n:]
+        for rec in new:
+            if rec[0].__class__ is not bytes:
+                return
+        if new:
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo[key] = (b"".join([rec[0] for rec in new]), tuple(new))
+
+    return _named(method, slow)
