@@ -9,10 +9,13 @@ appends that shared tuple and its bytes, allocating nothing.
 
 A miss runs the Encoder method, so bytes and errors are exactly the
 Encoder's, and then looks at what it appended: a position-free record is
-kept as it is (the AArch64 Encoder appends those); a positional one is
-turned into one only when the instruction left no fixup and no variable
-item.  A miss therefore costs the Encoder call plus a few length checks,
-not a second encoding.  Positional records are what the buffer appends for
+kept as it is (the AArch64 Encoder appends those); a positional one (the
+x86-64 Encoder's) is turned into one only when the instruction left no
+fixup and no variable item, which the last fixup and variable item tell
+(each names its record).  A key is kept only when it comes a second
+time (``_remember``), so a never-seen program fills no memo.  A miss
+therefore costs the Encoder call, the key, a failed lookup and a set
+probe, not a second encoding.  Positional records are what the buffer appends for
 every branch (even a backward one it encodes at once), so a branch is
 never remembered.
 
@@ -30,6 +33,8 @@ __all__ = ["MEMO_LIMIT", "clear_memo", "memoize", "memoize_defaults",
            "memoize_sequence"]
 
 MEMO_LIMIT = 2048         # entries per method; a full memo starts over
+SEEN_LIMIT = 1 << 16      # hashes of keys seen once; a full set starts over
+_SEEN: set = set()
 _MEMOS: list = []         # every memo dict, for clear_memo()
 
 
@@ -38,6 +43,7 @@ def clear_memo() -> None:
     hits and the plain Encoder)."""
     for memo in _MEMOS:
         memo.clear()
+    _SEEN.clear()
 
 
 def _new_memo() -> dict:
@@ -46,16 +52,30 @@ def _new_memo() -> dict:
     return memo
 
 
-def _keep(self, memo, key, recs, n, nfix, nvar):
-    """After a miss: remember the one record the Encoder appended at
-    ``recs[n]`` when its bytes are position free."""
-    if len(recs) != n + 1:
+def _remember(self, memo, key, rec, n):
+    """After a miss that appended the one record ``rec`` (at ``recs[n]``):
+    keep it when its bytes are position free and ``key`` was seen before.
+
+    The first sighting only notes the key's hash in ``_SEEN`` (a set of
+    ints, which the garbage collector does not track); an instruction that
+    never repeats (new operand values, a new Mem) therefore leaves nothing
+    behind for the collector to scan.  A hash collision only admits a key
+    one sighting early.
+    """
+    h = hash(key)
+    if h not in _SEEN:
+        if len(_SEEN) >= SEEN_LIMIT:
+            _SEEN.clear()
+        _SEEN.add(h)
         return
-    rec = recs[n]
     if rec[0].__class__ is not bytes:
-        if len(self._fixups) != nfix or len(self._var) != nvar:
+        # Positional (the x86-64 Encoder's): position free only when the
+        # instruction left no fixup and no variable item; both name their
+        # record's index last.
+        fixups, var = self._fixups, self._var
+        if (fixups and fixups[-1][-1] >= n) or (var and var[-1][-1] >= n):
             return
-        rec = recs[n] = (bytes(self._code[rec[0]:]),) + rec[2:]
+        rec = self._recs[n] = (bytes(self._code[rec[0]:]),) + rec[2:]
     if len(memo) >= MEMO_LIMIT:
         memo.clear()
     memo[key] = rec
@@ -85,9 +105,10 @@ def memoize(slow, arity: int):
                 recs.append(hit)
                 self._code += hit[0]
                 return
-            n, nfix, nvar = len(recs), len(self._fixups), len(self._var)
+            n = len(recs)
             slow(self, a)
-            _keep(self, memo, key, recs, n, nfix, nvar)
+            if len(recs) == n + 1:
+                _remember(self, memo, key, recs[n], n)
     elif arity == 2:
         def method(self, a, b):
             key = (a, b, b.__class__)
@@ -100,9 +121,10 @@ def memoize(slow, arity: int):
                 recs.append(hit)
                 self._code += hit[0]
                 return
-            n, nfix, nvar = len(recs), len(self._fixups), len(self._var)
+            n = len(recs)
             slow(self, a, b)
-            _keep(self, memo, key, recs, n, nfix, nvar)
+            if len(recs) == n + 1:
+                _remember(self, memo, key, recs[n], n)
     elif arity == 3:
         def method(self, a, b, c):
             key = (a, b, c, c.__class__)
@@ -115,9 +137,10 @@ def memoize(slow, arity: int):
                 recs.append(hit)
                 self._code += hit[0]
                 return
-            n, nfix, nvar = len(recs), len(self._fixups), len(self._var)
+            n = len(recs)
             slow(self, a, b, c)
-            _keep(self, memo, key, recs, n, nfix, nvar)
+            if len(recs) == n + 1:
+                _remember(self, memo, key, recs[n], n)
     elif arity == 4:
         def method(self, a, b, c, d):
             key = (a, b, c, d, d.__class__)
@@ -130,9 +153,10 @@ def memoize(slow, arity: int):
                 recs.append(hit)
                 self._code += hit[0]
                 return
-            n, nfix, nvar = len(recs), len(self._fixups), len(self._var)
+            n = len(recs)
             slow(self, a, b, c, d)
-            _keep(self, memo, key, recs, n, nfix, nvar)
+            if len(recs) == n + 1:
+                _remember(self, memo, key, recs[n], n)
     else:
         raise ValueError(f"memoize: arity {arity} is not 1-4")
     return _named(method, slow)
@@ -156,9 +180,10 @@ def memoize_defaults(slow, optional: int, default=None):
             recs.append(hit)
             self._code += hit[0]
             return
-        n, nfix, nvar = len(recs), len(self._fixups), len(self._var)
+        n = len(recs)
         slow(self, a, b, c)
-        _keep(self, memo, key, recs, n, nfix, nvar)
+        if len(recs) == n + 1:
+            _remember(self, memo, key, recs[n], n)
 
     # The signature decides which operands may be left out.
     if optional == 2:
