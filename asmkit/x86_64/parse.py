@@ -120,15 +120,35 @@ def _parse_operand(text: str):
 
 
 _CACHE: dict = {}
+# Hashes of texts seen once.  A text is cached only when it comes again, so
+# a line that never repeats (new displacements, new immediates) leaves
+# nothing behind for the garbage collector to scan (ints are not tracked).
+# One set per cache: a line is often also its instruction text.
+_SEEN_OPERANDS: set = set()
+_SEEN_INSNS: set = set()
+_SEEN_LINES: set = set()
+_SEEN_LIMIT = 1 << 16
+
+
+def _second_sighting(seen: set, text: str) -> bool:
+    """Whether ``text`` was seen before (and note it in ``seen`` if not)."""
+    h = hash(text)
+    if h in seen:
+        return True
+    if len(seen) >= _SEEN_LIMIT:
+        seen.clear()
+    seen.add(h)
+    return False
 
 
 def _operand(text: str):
     hit = _CACHE.get(text)
     if hit is None:
         hit = _parse_operand(text.strip())
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()
-        _CACHE[text] = hit
+        if _second_sighting(_SEEN_OPERANDS, text):
+            if len(_CACHE) >= _CACHE_LIMIT:
+                _CACHE.clear()
+            _CACHE[text] = hit
     return hit
 
 
@@ -209,6 +229,8 @@ def clear_caches():
     _LINES.clear()
     _INSNS.clear()
     _CACHE.clear()
+    for seen in (_SEEN_OPERANDS, _SEEN_INSNS, _SEEN_LINES):
+        seen.clear()
 
 
 def _compile_line(line: str, lineno: int):
@@ -239,7 +261,8 @@ def _compile_line(line: str, lineno: int):
         except AsmError as exc:
             raise AsmError(f"line {lineno}: {stmt!r}: {exc}") from None
     steps = tuple(steps)
-    if not defines:           # lines naming labels rarely repeat: not kept
+    # Lines naming labels rarely repeat: not kept.
+    if not defines and _second_sighting(_SEEN_LINES, line):
         if len(_LINES) >= _CACHE_LIMIT:
             _LINES.clear()
         _LINES[line] = steps
@@ -258,9 +281,10 @@ def _compile_instruction(text: str):
         # jne top, call f: cheap to redo, and label names rarely repeat
         return (_to_label, (MNEMONICS[mnem], target))
     step = _compile_operands(mnem, rest)
-    if len(_INSNS) >= _CACHE_LIMIT:
-        _INSNS.clear()
-    _INSNS[key] = step
+    if _second_sighting(_SEEN_INSNS, key):
+        if len(_INSNS) >= _CACHE_LIMIT:
+            _INSNS.clear()
+        _INSNS[key] = step
     return step
 
 

@@ -41,10 +41,32 @@ def test_memo_hits_and_misses_equal_the_encoder():
     assert len(cases) > 10000
     encode.clear_memo()
     plain = _emit(Encoder(), cases)          # no memo at all
-    missed = _emit(Builder(), cases)         # every instruction a miss
+    missed = _emit(Builder(), cases)         # first sightings: a miss, not kept
+    kept = _emit(Builder(), cases)           # second sightings: a miss, kept
     hit = _emit(Builder(), cases)            # every instruction a hit
     assert missed == plain
+    assert kept == plain
     assert hit == plain
+
+
+def test_memo_keeps_an_instruction_only_when_it_comes_again():
+    memo.clear_memo()
+    b = Builder()
+    b.add(rax, 0x1234)
+    assert b._recs[-1][0] == 0               # positional: nothing kept
+    b.add(rax, 0x1234)                       # second sighting: kept, and
+    kept = b._recs[-1]                       # the record made position free
+    assert kept == (bytes.fromhex("480534120000"), "add", rax, 0x1234)
+    b.add(rax, 0x1234)
+    assert b._recs[-1] is kept               # a hit appends the shared record
+    for i in range(100):                     # never-seen operands fill no memo
+        b.add(rcx, 0x10000 + i)
+    assert sum(len(m) for m in memo._MEMOS) == 1
+    ref = Encoder()
+    ref.add(rax, 0x1234); ref.add(rax, 0x1234); ref.add(rax, 0x1234)
+    for i in range(100):
+        ref.add(rcx, 0x10000 + i)
+    assert b.finish() == ref.finish() and b.listing() == ref.listing()
 
 
 def test_memo_never_confuses_an_int_with_bool_or_float():
