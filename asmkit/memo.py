@@ -33,7 +33,7 @@ __all__ = ["MEMO_LIMIT", "clear_memo", "memoize", "memoize_defaults",
            "memoize_sequence"]
 
 MEMO_LIMIT = 2048         # entries per method; a full memo starts over
-SEEN_LIMIT = 1 << 16      # hashes of keys seen once; a full set starts over
+SEEN_LIMIT = 1 << 14      # hashes of keys seen once; a full set starts over
 _SEEN: set = set()
 _MEMOS: list = []         # every memo dict, for clear_memo()
 

@@ -233,7 +233,75 @@ def clear_caches():
         seen.clear()
 
 
+# A memory operand as Capstone spells it: [base + index*scale +/- disp].
+_PLAIN_MEM = re.compile(r"(?:(byte|dword|qword) ptr )?\[([a-z0-9]+)"
+                        r"(?: \+ ([a-z0-9]+)\*([1248]))?"
+                        r"(?: ([+-]) (0x[0-9a-f]+|[0-9]+))?\]\Z").match
+_MEM_SIZES = {"byte": 8, "dword": 32, "qword": 64, None: None}
+
+
+def _plain_line(line: str):
+    """The step ``(fn, args, stmt)`` of a line holding one instruction whose
+    operands are registers, numbers and memory operands as Capstone prints
+    them, or None for anything else (the general path then parses it and
+    names any error).  Each operand is read by one lookup or one match."""
+    stmt = line.strip()
+    mnem, _, rest = stmt.partition(" ")
+    fn = MNEMONICS.get(mnem)
+    if fn is None:
+        return None
+    ops = []
+    if rest:
+        for text in rest.split(", "):
+            reg = REGS.get(text)
+            if reg is not None:
+                ops.append(reg)
+                continue
+            first = text[:1]
+            if first in _NUMBER_START:
+                num = _number(text)
+                if num is None:
+                    return None
+                ops.append(num)
+                continue
+            m = _PLAIN_MEM(text)
+            if m is None:
+                return None
+            size, base, index, scale, sign, disp = m.groups()
+            base = REGS.get(base)
+            if base is None or base is RIP:
+                return None
+            if index is not None:
+                index = REGS.get(index)
+                if index is None:
+                    return None
+                scale = int(scale)
+            else:
+                scale = 1
+            if disp is not None:
+                disp = int(disp, 0) if sign == "+" else -int(disp, 0)
+            else:
+                disp = 0
+            ops.append(Mem(base, index, scale, disp, _MEM_SIZES[size]))
+    need, most = _ARITY[mnem]
+    if not need <= len(ops) <= most:
+        return None
+    return (fn, tuple(ops), stmt)
+
+
+_NUMBER_START = frozenset("0123456789-+")
+
+
 def _compile_line(line: str, lineno: int):
+    if "#" not in line and ";" not in line and ":" not in line:
+        step = _plain_line(line)
+        if step is not None:
+            steps = (step,)
+            if _second_sighting(_SEEN_LINES, line):
+                if len(_LINES) >= _CACHE_LIMIT:
+                    _LINES.clear()
+                _LINES[line] = steps
+            return steps
     if "#" in line:
         line = line[:line.index("#")]
     steps = []
