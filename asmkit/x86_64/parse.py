@@ -266,6 +266,9 @@ def _plain_line(line: str):
                 continue
             m = _PLAIN_MEM(text)
             if m is None:
+                if mnem in _LABEL_TAKERS and not ops and text == rest \
+                        and _is_ident(text) and text.lower() not in REGS:
+                    return (_to_label, (fn, text), stmt)    # jne name
                 return None
             size, base, index, scale, sign, disp = m.groups()
             base = REGS.get(base)
@@ -293,11 +296,17 @@ _NUMBER_START = frozenset("0123456789-+")
 
 
 def _compile_line(line: str, lineno: int):
-    if "#" not in line and ";" not in line and ":" not in line:
-        step = _plain_line(line)
+    if "#" not in line and ";" not in line:
+        if ":" in line:
+            name = line.strip()[:-1]
+            if line.rstrip()[-1:] == ":" and _is_ident(name):
+                return ((_bind, (name,), line.strip()),)       # name:
+            step = None
+        else:
+            step = _plain_line(line)
         if step is not None:
             steps = (step,)
-            if _second_sighting(_SEEN_LINES, line):
+            if step[0] is not _to_label and _second_sighting(_SEEN_LINES, line):
                 if len(_LINES) >= _CACHE_LIMIT:
                     _LINES.clear()
                 _LINES[line] = steps
