@@ -272,10 +272,13 @@ def _plain(line):
 def _compile(line):
     """``(function, args)``: what ``function(builder, *args)`` must do for one
     line (bind its labels, call the Builder method with parsed operands)."""
-    if "/" not in line and ":" not in line:
-        plain = _plain(line)
-        if plain is not None:
-            return plain
+    if "/" not in line:
+        if ":" not in line:
+            plain = _plain(line)
+            if plain is not None:
+                return plain
+        elif line[-1:] == ":" and _IDENT.match(line[:-1]):
+            return (_bind_labels, ((line[:-1],),))          # name:
     if "/" in line:
         line = line.split("//", 1)[0]
     line = line.strip()
@@ -369,16 +372,23 @@ def _position_free(function, args):
 
 
 def _first_time(builder, line, direct):
-    """Parse and run a line not in the cache, then cache it."""
+    """Parse and run a line not in the cache; cache it when it comes a
+    second time (a label definition never)."""
     function, args = _compile(line)
+    keep = function is not _bind_labels and function is not _labels_then \
+        and _second_sighting(_SEEN_LINES, line)
+    if not keep:
+        try:
+            function(builder, *args)
+        except TypeError:
+            raise ParseError(f"{_mnemonic(line)}: wrong number or kind of operands") from None
+        return
     recs = builder._recs
     nrec, nfix, nvar = len(recs), len(builder._fixups), len(builder._var)
     try:
         function(builder, *args)
     except TypeError:
         raise ParseError(f"{_mnemonic(line)}: wrong number or kind of operands") from None
-    if function is _bind_labels or function is _labels_then:
-        return
     record = None
     if direct and _position_free(function, args) and len(recs) == nrec + 1 and len(builder._fixups) == nfix \
             and len(builder._var) == nvar:
@@ -387,8 +397,6 @@ def _first_time(builder, line, direct):
             record = last
         elif last[0].__class__ is int:
             record = (bytes(builder._code[last[0]:]),) + last[2:]
-    if not _second_sighting(_SEEN_LINES, line):
-        return
     if len(_LINE_CACHE) >= LINE_CACHE_LIMIT:
         _LINE_CACHE.clear()
     _LINE_CACHE[line] = (record, function, args)
