@@ -35,6 +35,12 @@ __all__ = ["MEMO_LIMIT", "clear_memo", "memoize", "memoize_defaults",
 MEMO_LIMIT = 2048         # entries per method; a full memo starts over
 SEEN_LIMIT = 1 << 14      # hashes of keys seen once; a full set starts over
 _SEEN: set = set()
+# A method whose memo missed MISS_STREAK times in a row calls the Encoder
+# directly for its next BYPASS calls, then tries the memo again: on input
+# that does not repeat, the key, the lookup and the set probe are skipped.
+MISS_STREAK = 32
+BYPASS = 512
+_RESETS: list = []        # per method: forget its miss streak and bypass
 _MEMOS: list = []         # every memo dict, for clear_memo()
 
 
@@ -44,6 +50,8 @@ def clear_memo() -> None:
     for memo in _MEMOS:
         memo.clear()
     _SEEN.clear()
+    for reset in _RESETS:
+        reset()
 
 
 def _new_memo() -> dict:
@@ -88,13 +96,22 @@ def _named(method, slow):
     return method
 
 
+def _resettable(reset):
+    _RESETS.append(reset)
+
+
 def memoize(slow, arity: int):
     """``slow(self, *ops)`` with ``arity`` (1-4) operands behind a memo; the
     last operand may be an immediate or a condition."""
     memo = _new_memo()
+    streak = skip = 0
 
     if arity == 1:
         def method(self, a):
+            nonlocal streak, skip
+            if skip:
+                skip -= 1
+                return slow(self, a)
             key = (a, a.__class__)
             try:
                 hit = memo.get(key)
@@ -102,6 +119,7 @@ def memoize(slow, arity: int):
                 return slow(self, a)
             recs = self._recs
             if hit is not None:
+                streak = 0
                 recs.append(hit)
                 self._code += hit[0]
                 return
@@ -109,8 +127,15 @@ def memoize(slow, arity: int):
             slow(self, a)
             if len(recs) == n + 1:
                 _remember(self, memo, key, recs[n], n)
+            streak += 1
+            if streak >= MISS_STREAK:
+                streak, skip = 0, BYPASS
     elif arity == 2:
         def method(self, a, b):
+            nonlocal streak, skip
+            if skip:
+                skip -= 1
+                return slow(self, a, b)
             key = (a, b, b.__class__)
             try:
                 hit = memo.get(key)
@@ -118,6 +143,7 @@ def memoize(slow, arity: int):
                 return slow(self, a, b)
             recs = self._recs
             if hit is not None:
+                streak = 0
                 recs.append(hit)
                 self._code += hit[0]
                 return
@@ -125,8 +151,15 @@ def memoize(slow, arity: int):
             slow(self, a, b)
             if len(recs) == n + 1:
                 _remember(self, memo, key, recs[n], n)
+            streak += 1
+            if streak >= MISS_STREAK:
+                streak, skip = 0, BYPASS
     elif arity == 3:
         def method(self, a, b, c):
+            nonlocal streak, skip
+            if skip:
+                skip -= 1
+                return slow(self, a, b, c)
             key = (a, b, c, c.__class__)
             try:
                 hit = memo.get(key)
@@ -134,6 +167,7 @@ def memoize(slow, arity: int):
                 return slow(self, a, b, c)
             recs = self._recs
             if hit is not None:
+                streak = 0
                 recs.append(hit)
                 self._code += hit[0]
                 return
@@ -141,8 +175,15 @@ def memoize(slow, arity: int):
             slow(self, a, b, c)
             if len(recs) == n + 1:
                 _remember(self, memo, key, recs[n], n)
+            streak += 1
+            if streak >= MISS_STREAK:
+                streak, skip = 0, BYPASS
     elif arity == 4:
         def method(self, a, b, c, d):
+            nonlocal streak, skip
+            if skip:
+                skip -= 1
+                return slow(self, a, b, c, d)
             key = (a, b, c, d, d.__class__)
             try:
                 hit = memo.get(key)
@@ -150,6 +191,7 @@ def memoize(slow, arity: int):
                 return slow(self, a, b, c, d)
             recs = self._recs
             if hit is not None:
+                streak = 0
                 recs.append(hit)
                 self._code += hit[0]
                 return
@@ -157,8 +199,16 @@ def memoize(slow, arity: int):
             slow(self, a, b, c, d)
             if len(recs) == n + 1:
                 _remember(self, memo, key, recs[n], n)
+            streak += 1
+            if streak >= MISS_STREAK:
+                streak, skip = 0, BYPASS
     else:
         raise ValueError(f"memoize: arity {arity} is not 1-4")
+
+    def reset():
+        nonlocal streak, skip
+        streak = skip = 0
+    _resettable(reset)
     return _named(method, slow)
 
 
@@ -168,8 +218,13 @@ def memoize_defaults(slow, optional: int, default=None):
     ``movz/movn/movk`` (``shift=0``).  Both of the last two operands may be
     immediates, so the key holds both classes."""
     memo = _new_memo()
+    streak = skip = 0
 
     def run(self, a, b, c):
+        nonlocal streak, skip
+        if skip:
+            skip -= 1
+            return slow(self, a, b, c)
         key = (a, b, c, b.__class__, c.__class__)
         try:
             hit = memo.get(key)
@@ -177,6 +232,7 @@ def memoize_defaults(slow, optional: int, default=None):
             return slow(self, a, b, c)
         recs = self._recs
         if hit is not None:
+            streak = 0
             recs.append(hit)
             self._code += hit[0]
             return
@@ -184,6 +240,9 @@ def memoize_defaults(slow, optional: int, default=None):
         slow(self, a, b, c)
         if len(recs) == n + 1:
             _remember(self, memo, key, recs[n], n)
+        streak += 1
+        if streak >= MISS_STREAK:
+            streak, skip = 0, BYPASS
 
     # The signature decides which operands may be left out.
     if optional == 2:
@@ -194,15 +253,26 @@ def memoize_defaults(slow, optional: int, default=None):
             return run(self, a, b, c)
     else:
         raise ValueError(f"memoize_defaults: {optional} optional operands")
+
+    def reset():
+        nonlocal streak, skip
+        streak = skip = 0
+    _resettable(reset)
     return _named(method, slow)
 
 
 def memoize_sequence(slow):
     """``slow(self, a, b)`` that may append several position-free records
-    (AArch64 ``mov`` of a wide constant): the memo keeps all of them."""
+    (AArch64 ``mov`` of a wide constant): the memo keeps all of them, on
+    the key's second sighting."""
     memo = _new_memo()
+    streak = skip = 0
 
     def method(self, a, b):
+        nonlocal streak, skip
+        if skip:
+            skip -= 1
+            return slow(self, a, b)
         key = (a, b, b.__class__)
         try:
             hit = memo.get(key)
@@ -210,11 +280,21 @@ def memoize_sequence(slow):
             return slow(self, a, b)
         recs = self._recs
         if hit is not None:
+            streak = 0
             recs += hit[1]
             self._code += hit[0]
             return
         n = len(recs)
         slow(self, a, b)
+        streak += 1
+        if streak >= MISS_STREAK:
+            streak, skip = 0, BYPASS
+        h = hash(key)
+        if h not in _SEEN:
+            if len(_SEEN) >= SEEN_LIMIT:
+                _SEEN.clear()
+            _SEEN.add(h)
+            return
         new = recs[n:]
         for rec in new:
             if rec[0].__class__ is not bytes:
@@ -224,4 +304,8 @@ def memoize_sequence(slow):
                 memo.clear()
             memo[key] = (b"".join([rec[0] for rec in new]), tuple(new))
 
+    def reset():
+        nonlocal streak, skip
+        streak = skip = 0
+    _resettable(reset)
     return _named(method, slow)

@@ -36,7 +36,8 @@ def _emit(builder, cases):
     return builder.finish(), builder.listing()
 
 
-def test_memo_hits_and_misses_equal_the_encoder():
+def test_memo_hits_and_misses_equal_the_encoder(monkeypatch):
+    monkeypatch.setattr(memo, "MISS_STREAK", 1 << 30)     # never bypass
     cases = _sample_cases()
     assert len(cases) > 10000
     encode.clear_memo()
@@ -49,7 +50,8 @@ def test_memo_hits_and_misses_equal_the_encoder():
     assert hit == plain
 
 
-def test_memo_keeps_an_instruction_only_when_it_comes_again():
+def test_memo_keeps_an_instruction_only_when_it_comes_again(monkeypatch):
+    monkeypatch.setattr(memo, "MISS_STREAK", 1 << 30)
     memo.clear_memo()
     b = Builder()
     b.add(rax, 0x1234)
@@ -93,6 +95,25 @@ def test_memo_starts_over_when_full(monkeypatch):
             target.add(qword[rbx + i], i)
     assert b.finish() == ref.finish()
     assert b.listing() == ref.listing()
+
+
+def test_a_method_that_keeps_missing_bypasses_its_memo(monkeypatch):
+    monkeypatch.setattr(memo, "MISS_STREAK", 4)
+    monkeypatch.setattr(memo, "BYPASS", 8)
+    memo.clear_memo()
+    b, ref = Builder(), Encoder()
+    for target in (b, ref):
+        for i in range(4):
+            target.add(rax, 0x1000 + i)          # four misses in a row
+        target.add(rcx, 0x77)                    # bypassed: not even noted
+        target.add(rcx, 0x77)                    # bypassed
+    assert sum(len(m) for m in memo._MEMOS) == 0
+    for target in (b, ref):
+        for _ in range(9):                       # 6 bypassed, then noted,
+            target.add(rcx, 0x77)                # kept and hit
+    assert b._recs[-1] is b._recs[-2]
+    assert b.finish() == ref.finish() and b.listing() == ref.listing()
+    memo.clear_memo()                            # also forgets the streaks
 
 
 def test_unhashable_operand_still_gets_the_encoders_error():
