@@ -1162,9 +1162,8 @@ def _cond_method(name, code):
     forward = _relaxable(word, 19)
 
     def method(self, target):
-        if target.__class__ is Label and target.pos < 0 and self.relax \
-                and target.owner is self:      # forward: laid out by finish()
-            self.branch(target, forward, full, target)
+        if target.__class__ is Label and self.relax and target.owner is self:
+            self.branch_to_label(target, forward, full, target)
         else:
             self._cond_branch(word, 19, full, (target,), target)
     method.__name__ = "b_" + name
