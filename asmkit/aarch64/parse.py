@@ -259,8 +259,11 @@ def _plain(line):
             if base is None:
                 return None
             offset = m.group(2)
-            ops.append(Mem(base, 0 if offset is None else int(offset, 0),
-                           PRE if m.group(3) else OFFSET))
+            try:
+                offset = 0 if offset is None else int(offset, 0)
+            except ValueError:             # "#010": the general path reads it
+                return None
+            ops.append(Mem(base, offset, PRE if m.group(3) else OFFSET))
         elif _IDENT.match(text) and by_name.get(text.lower()) is None \
                 and _MODIFIER.match(text.lower()) is None:
             ops.append(text)          # condition, option or label name

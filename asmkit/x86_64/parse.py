@@ -282,7 +282,9 @@ def _plain_line(line: str):
             else:
                 scale = 1
             if disp is not None:
-                disp = int(disp, 0) if sign == "+" else -int(disp, 0)
+                disp = _number(disp)           # "010" is decimal, as elsewhere
+                if sign == "-":
+                    disp = -disp
             else:
                 disp = 0
             ops.append(Mem(base, index, scale, disp, _MEM_SIZES[size]))

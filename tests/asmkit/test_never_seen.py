@@ -54,3 +54,15 @@ def test_a_text_seen_once_leaves_no_cache_entry():
     a64_twice = "ldr x0, [x1, #0x18]\nldr x0, [x1, #0x18]"
     assert asmkit.assemble(a64_twice, "aarch64") == bytes.fromhex("200c40f9") * 2
     assert "ldr x0, [x1, #0x18]" in a64_parse._LINE_CACHE
+
+
+def test_one_pass_lines_read_numbers_as_the_general_parser_does():
+    # a leading zero is decimal; these lines take the one-pass readers
+    assert asmkit.assemble("mov rax, qword ptr [rbx + 010]", "x86_64") == \
+        asmkit.assemble("mov rax, qword ptr [rbx + 0xa]", "x86_64")
+    assert asmkit.assemble("ldr x0, [x1, #010]", "aarch64") == \
+        asmkit.assemble("ldur x0, [x1, #0xa]", "aarch64")
+    assert asmkit.assemble("ldr x0, [x1], #-0x8", "aarch64") == \
+        asmkit.assemble("ldr x0, [x1], #0xfffffffffffffff8", "aarch64")
+    assert asmkit.assemble("add X0, X1, X2", "aarch64") == \
+        asmkit.assemble("add x0, x1, x2", "aarch64")
