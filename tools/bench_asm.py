@@ -1,19 +1,20 @@
-"""asmkit speed: builder and text assembler vs Keystone, per architecture.
+"""asmkit speed: Builder and text assembler vs Keystone, per architecture.
 
-Prints instructions per second for the Builder (method calls + finish),
-the text assembler, and Keystone on the same text (one batched call, and
-one call per instruction), then the ratios the issue targets
-(builder >= 4x Keystone batched, text >= 1x Keystone batched).
+Two measurements, both in CPU time of this process with the contenders
+interleaved round by round (load on a shared machine hits every contender
+alike), each reported by its best and its median round with the ratios to
+Keystone's batched rate:
 
-Times are CPU time of this process, and the runs are interleaved round by
-round, so load on a shared machine hits every contender alike; each is
-reported by its best and its median round, and the ratios are given both
-ways.  "text" re-assembles the same program (its lines are cached from the
-previous round); "text (cold caches)" first empties the text caches and the
-Builder's memo, as for a program seen for the first time.  Builders are
-fresh each round; the x86-64 Builder's per-method memo stays warm, as it
-would in a long-running JIT, and a "cold" line shows the first run of the
-process with an empty memo.
+* never-seen programs (the headline; targets Builder >= 1.5x, text >= 1x):
+  a new random program of 10,000 instructions every round
+  (``random_programs.py``), so no cache keyed on text, operand values or
+  objects helps across rounds; garbage collection as in normal use; the
+  Builder's, the text assembler's and Keystone's bytes must be equal;
+* the repeated JIT-shaped block of before (48k instructions; "text (cold
+  caches)" first empties the text caches and the memo), with the collector
+  paused as timeit does, for comparison with earlier numbers.
+
+``--arch`` and ``--only never-seen|repeated`` select a part.
 """
 
 from __future__ import annotations
