@@ -12,12 +12,15 @@ Encoder's, and then looks at what it appended: a position-free record is
 kept as it is (the AArch64 Encoder appends those); a positional one (the
 x86-64 Encoder's) is turned into one only when the instruction left no
 fixup and no variable item, which the last fixup and variable item tell
-(each names its record).  A key is kept only when it comes a second
-time (``_remember``), so a never-seen program fills no memo.  A miss
-therefore costs the Encoder call, the key, a failed lookup and a set
-probe, not a second encoding.  Positional records are what the buffer appends for
-every branch (even a backward one it encodes at once), so a branch is
-never remembered.
+(each names its record).  The buffer appends a positional record for every
+branch, even a backward one it encodes at once, so a branch is never
+remembered.
+
+A key is kept only when it comes a second time (``_remember``), so a
+never-seen program fills no memo, and a method that keeps missing skips
+the memo for a while (``MISS_STREAK``, ``BYPASS``).  A miss therefore costs
+the Encoder call, the key, a failed lookup and a set probe, or nothing
+but a counter while bypassed; never a second encoding.
 
 Registers, memory operands and labels compare by identity; the key also
 holds the class of the operand that may be an immediate or a condition, so
