@@ -21,7 +21,8 @@ puts a memo in front (memo.py), so a repeated instruction costs one lookup.
 import struct
 
 from ..buffer import AsmError, BranchForms, CodeBuffer, Label
-from . import memo, movimm
+from .. import memo
+from . import movimm
 from .operands import (
     COND, COND_NAMES, OFFSET, POST, PRE, BitmaskImm, ExtendedReg, Imm12, Mem, MoveWide,
     OperandError, RegOffset, ShiftedReg, cond_code, encode_bitmask,
@@ -251,18 +252,18 @@ def _addsub_method(name, op, s):
                     else:
                         word = -1
                     if word >= 0:
-                        code = self._code
-                        self._recs.append((len(code), len(self._var), name, rd, rn, src))
-                        code += _pack(word)
+                        rec = (_pack(word), name, rd, rn, src)
+                        self._recs.append(rec)
+                        self._code += rec[0]
                         return
             elif src.__class__ is Reg:
                 d = ZR_D[rd]
                 n = ZR_N[rn]
                 m = ZR_M[src]
                 if not (d ^ n | d ^ m) & SF:
-                    code = self._code
-                    self._recs.append((len(code), len(self._var), name, rd, rn, src))
-                    code += _pack(reg_base | d | n | m)
+                    rec = (_pack(reg_base | d | n | m), name, rd, rn, src)
+                    self._recs.append(rec)
+                    self._code += rec[0]
                     return
         except (KeyError, TypeError):
             pass
@@ -290,17 +291,17 @@ def _compare_method(name, alias, op):
                 else:
                     word = -1
                 if word >= 0:
-                    code = self._code
-                    self._recs.append((len(code), len(self._var), name, rn, src))
-                    code += _pack(word)
+                    rec = (_pack(word), name, rn, src)
+                    self._recs.append(rec)
+                    self._code += rec[0]
                     return
             elif src.__class__ is Reg:
                 n = ZR_N[rn]
                 m = ZR_M[src]
                 if not (n ^ m) & SF:
-                    code = self._code
-                    self._recs.append((len(code), len(self._var), name, rn, src))
-                    code += _pack(reg_base | n | m)
+                    rec = (_pack(reg_base | n | m), name, rn, src)
+                    self._recs.append(rec)
+                    self._code += rec[0]
                     return
         except (KeyError, TypeError):
             pass
@@ -326,9 +327,9 @@ def _logical_method(name, opc, neg):
                 n = ZR_N[rn]
                 m = ZR_M[src]
                 if not (d ^ n | d ^ m) & SF:
-                    code = self._code
-                    self._recs.append((len(code), len(self._var), name, rd, rn, src))
-                    code += _pack(reg_base | d | n | m)
+                    rec = (_pack(reg_base | d | n | m), name, rd, rn, src)
+                    self._recs.append(rec)
+                    self._code += rec[0]
                     return
             elif src.__class__ is int and not neg:
                 d = imm_d[rd]
@@ -336,9 +337,9 @@ def _logical_method(name, opc, neg):
                 if not (d ^ n) & SF:
                     f = (_LOGIC64 if d & SF else _LOGIC32).get(src)
                     if f is not None:
-                        code = self._code
-                        self._recs.append((len(code), len(self._var), name, rd, rn, src))
-                        code += _pack(imm_base | d | n | f)
+                        rec = (_pack(imm_base | d | n | f), name, rd, rn, src)
+                        self._recs.append(rec)
+                        self._code += rec[0]
                         return
         except (KeyError, TypeError):
             pass
@@ -364,16 +365,16 @@ def _shift_method(name, kind):
                     if f is not None:
                         if kind == 3:      # ror = extr rd, rn, rn, #s
                             f |= (n & 0x3E0) << 11
-                        code = self._code
-                        self._recs.append((len(code), len(self._var), name, rd, rn, src))
-                        code += _pack(f | d | n)
+                        rec = (_pack(f | d | n), name, rd, rn, src)
+                        self._recs.append(rec)
+                        self._code += rec[0]
                         return
                 elif src.__class__ is Reg:
                     m = ZR_M[src]
                     if not (d ^ m) & SF:
-                        code = self._code
-                        self._recs.append((len(code), len(self._var), name, rd, rn, src))
-                        code += _pack(reg_base | d | n | m)
+                        rec = (_pack(reg_base | d | n | m), name, rd, rn, src)
+                        self._recs.append(rec)
+                        self._code += rec[0]
                         return
         except (KeyError, TypeError):
             pass
@@ -395,9 +396,9 @@ def _three_method(name, base, only64=False):
             n = ZR_N[rn]
             m = ZR_M[rm]
             if not (d ^ n | d ^ m) & SF and (d & SF or not only64):
-                code = self._code
-                self._recs.append((len(code), len(self._var), name, rd, rn, rm))
-                code += _pack(base | d | n | m)
+                rec = (_pack(base | d | n | m), name, rd, rn, rm)
+                self._recs.append(rec)
+                self._code += rec[0]
                 return
         except (KeyError, TypeError):
             pass
@@ -417,9 +418,9 @@ def _four_method(name, base):
             m = ZR_M[rm]
             a = ZR_A[ra]
             if not (d ^ n | d ^ m | d ^ a) & SF:
-                code = self._code
-                self._recs.append((len(code), len(self._var), name, rd, rn, rm, ra))
-                code += _pack(base | d | n | m | a)
+                rec = (_pack(base | d | n | m | a), name, rd, rn, rm, ra)
+                self._recs.append(rec)
+                self._code += rec[0]
                 return
         except (KeyError, TypeError):
             pass
@@ -439,9 +440,9 @@ def _csel_method(name, base):
             m = ZR_M[rm]
             if not (d ^ n | d ^ m) & SF:
                 word = base | d | n | m | _COND12[cond]
-                code = self._code
-                self._recs.append((len(code), len(self._var), name, rd, rn, rm, cond))
-                code += _pack(word)
+                rec = (_pack(word), name, rd, rn, rm, cond)
+                self._recs.append(rec)
+                self._code += rec[0]
                 return
         except (KeyError, TypeError):
             pass
@@ -459,9 +460,9 @@ def _cset_method(name, base):
     def method(self, rd, cond):
         try:
             word = zr_base | ZR_D[rd] | _INV12[cond]
-            code = self._code
-            self._recs.append((len(code), len(self._var), name, rd, cond))
-            code += _pack(word)
+            rec = (_pack(word), name, rd, cond)
+            self._recs.append(rec)
+            self._code += rec[0]
             return
         except (KeyError, TypeError):
             pass
@@ -482,9 +483,9 @@ def _cinc_method(name, base):
             n = ZR_N[rn]
             if not (d ^ n) & SF:
                 word = base | d | n | ((n & 0x3E0) << 11) | _INV12[cond]
-                code = self._code
-                self._recs.append((len(code), len(self._var), name, rd, rn, cond))
-                code += _pack(word)
+                rec = (_pack(word), name, rd, rn, cond)
+                self._recs.append(rec)
+                self._code += rec[0]
                 return
         except (KeyError, TypeError):
             pass
@@ -527,9 +528,9 @@ def _load_store_method(name):
                     else:
                         word = -1
                     if word >= 0:
-                        code = self._code
-                        self._recs.append((len(code), len(self._var), name, rt, addr))
-                        code += _pack(word)
+                        rec = (_pack(word), name, rt, addr)
+                        self._recs.append(rec)
+                        self._code += rec[0]
                         return
             elif cls is RegOffset:
                 uoff, u9, sh = per_reg[rt]
@@ -543,9 +544,9 @@ def _load_store_method(name):
                 if s >= 0:
                     word = u9 | 0x200800 | (addr.index.num << 16) | _REG_OPTION[addr.extend] \
                         | s | BASE_N[addr.base]
-                    code = self._code
-                    self._recs.append((len(code), len(self._var), name, rt, addr))
-                    code += _pack(word)
+                    rec = (_pack(word), name, rt, addr)
+                    self._recs.append(rec)
+                    self._code += rec[0]
                     return
         except (KeyError, TypeError):
             pass
@@ -597,9 +598,11 @@ class Encoder(CodeBuffer):
         return fill if fill is not None else NOP.to_bytes(4, "little")
 
     def _emit(self, word, name, ops):
-        code = self._code
-        self._recs.append((len(code), len(self._var), name, *ops))
-        code += _pack(word)
+        """Append one instruction word with its position-free record (the
+        memo keeps such records as they are; see asmkit/memo.py)."""
+        rec = (_pack(word), name, *ops)
+        self._recs.append(rec)
+        self._code += rec[0]
 
     def word(self, value):
         """A raw 32-bit instruction word (``.inst``)."""
@@ -720,17 +723,17 @@ class Encoder(CodeBuffer):
                 n = ZR_N[rn]
                 f = (_LOGIC64 if n & SF else _LOGIC32).get(src)
                 if f is not None:
-                    code = self._code
-                    self._recs.append((len(code), len(self._var), "tst", rn, src))
-                    code += _pack(0x7200001F | n | f)
+                    rec = (_pack(0x7200001F | n | f), "tst", rn, src)
+                    self._recs.append(rec)
+                    self._code += rec[0]
                     return
             elif src.__class__ is Reg:
                 n = ZR_N[rn]
                 m = ZR_M[src]
                 if not (n ^ m) & SF:
-                    code = self._code
-                    self._recs.append((len(code), len(self._var), "tst", rn, src))
-                    code += _pack(0x6A00001F | n | m)
+                    rec = (_pack(0x6A00001F | n | m), "tst", rn, src)
+                    self._recs.append(rec)
+                    self._code += rec[0]
                     return
         except (KeyError, TypeError):
             pass
@@ -767,9 +770,9 @@ class Encoder(CodeBuffer):
                 d = ZR_D[rd]
                 m = ZR_M[src]
                 if not (d ^ m) & SF:
-                    code = self._code
-                    self._recs.append((len(code), len(self._var), "mov", rd, src))
-                    code += _pack(0x2A0003E0 | d | m)
+                    rec = (_pack(0x2A0003E0 | d | m), "mov", rd, src)
+                    self._recs.append(rec)
+                    self._code += rec[0]
                     return
             elif src.__class__ is int:
                 d = _GP_D[rd]
@@ -784,10 +787,10 @@ class Encoder(CodeBuffer):
     def _mov_steps(self, rd, num, steps):
         code = self._code
         recs = self._recs
-        nvar = len(self._var)
         for word, name, a, b in steps:
-            recs.append((len(code), nvar, name, rd, a, b))
-            code += _pack(word | num)
+            rec = (_pack(word | num), name, rd, a, b)
+            recs.append(rec)
+            code += rec[0]
 
     def _mov_generic(self, rd, src):
         bits = _width(rd)
@@ -1159,9 +1162,8 @@ def _cond_method(name, code):
     forward = _relaxable(word, 19)
 
     def method(self, target):
-        if target.__class__ is Label and target.pos < 0 and self.relax \
-                and target.owner is self:      # forward: laid out by finish()
-            self.branch(target, forward, full, target)
+        if target.__class__ is Label and self.relax and target.owner is self:
+            self.branch_to_label(target, forward, full, target)
         else:
             self._cond_branch(word, 19, full, (target,), target)
     method.__name__ = "b_" + name
@@ -1177,42 +1179,35 @@ setattr(Encoder, "b_cc", _cond_method("lo", 3))
 
 # Methods whose output never depends on the layout for the operands they are
 # usually given (a literal ldr leaves a fixup and is simply not remembered).
-# "identity": every remembered operand is a register or memory operand.
 _MEMO_ARITY = {
-    2: ["cmp", "cmn", "neg", "negs", "tst", "mvn", "cset", "csetm"],
-    3: ["add", "adds", "sub", "subs", "and_", "ands", "orr", "eor", "bic", "bics",
-        "orn", "eon", "lsl", "lsr", "asr", "ror", "cinc", "cinv", "cneg"],
-    4: ["csel", "csinc", "csinv", "csneg"],
-}
-_MEMO_IDENTITY = {
-    2: ["ldr", "str", "ldrb", "strb", "ldrh", "strh", "ldrsb", "ldrsh", "ldrsw",
+    2: ["cmp", "cmn", "neg", "negs", "tst", "mvn", "cset", "csetm",
+        "ldr", "str", "ldrb", "strb", "ldrh", "strh", "ldrsb", "ldrsh", "ldrsw",
         "ldur", "stur", "ldurb", "sturb", "ldurh", "sturh", "ldursb", "ldursh", "ldursw"],
-    3: ["mul", "mneg", "smulh", "umulh", "sdiv", "udiv", "ldp", "stp"],
-    4: ["madd", "msub"],
+    3: ["add", "adds", "sub", "subs", "and_", "ands", "orr", "eor", "bic", "bics",
+        "orn", "eon", "lsl", "lsr", "asr", "ror", "cinc", "cinv", "cneg",
+        "mul", "mneg", "smulh", "umulh", "sdiv", "udiv", "ldp", "stp"],
+    4: ["csel", "csinc", "csinv", "csneg", "madd", "msub"],
 }
 
 
 class Builder(Encoder):
     """Emit AArch64 code: ``b = Builder(); b.add(X0, X1, 4); b.ret(); b.finish()``.
 
-    The Encoder's methods with a memo in front (see memo.py): an instruction
-    already emitted once with the same operands costs one dict lookup.
+    The Encoder's methods with the memo of asmkit/memo.py in front: an
+    instruction already emitted once with the same operands costs one dict
+    lookup.
     """
 
-    mov = memo.memo_sequence(Encoder.mov)
-    movz = memo.memo_movewide(Encoder.movz)
-    movn = memo.memo_movewide(Encoder.movn)
-    movk = memo.memo_movewide(Encoder.movk)
+    mov = memo.memoize_sequence(Encoder.mov)
+    movz = memo.memoize_defaults(Encoder.movz, 1, 0)
+    movn = memo.memoize_defaults(Encoder.movn, 1, 0)
+    movk = memo.memoize_defaults(Encoder.movk, 1, 0)
 
 
 def _install_memos():
-    wrap = {2: memo.memo2, 3: memo.memo3, 4: memo.memo4}
     for arity, names in _MEMO_ARITY.items():
         for name in names:
-            setattr(Builder, name, wrap[arity](getattr(Encoder, name)))
-    for arity, names in _MEMO_IDENTITY.items():
-        for name in names:
-            setattr(Builder, name, memo.memo_identity(getattr(Encoder, name), arity))
+            setattr(Builder, name, memo.memoize(getattr(Encoder, name), arity))
 
 
 _install_memos()

@@ -153,6 +153,23 @@ def _attach(mnemonic, ops):
 
 
 _OPS_CACHE = {}
+# Hashes of texts seen once (one set per cache).  A text is cached only when
+# it comes again, so a line that never repeats leaves nothing behind for the
+# garbage collector to scan (ints are not tracked).
+_SEEN_OPERANDS = set()
+_SEEN_LINES = set()
+_SEEN_LIMIT = 1 << 16
+
+
+def _second_sighting(seen, text):
+    """Whether ``text`` was seen before (and note it in ``seen`` if not)."""
+    h = hash(text)
+    if h in seen:
+        return True
+    if len(seen) >= _SEEN_LIMIT:
+        seen.clear()
+    seen.add(h)
+    return False
 
 
 def _operands(mnemonic, text):
@@ -163,9 +180,10 @@ def _operands(mnemonic, text):
     ops = _OPS_CACHE.get(key)
     if ops is None:
         ops = tuple(_attach(mnemonic, [_operand(t) for t in _split(text)] if text else []))
-        if len(_OPS_CACHE) > 8192:
-            _OPS_CACHE.clear()
-        _OPS_CACHE[key] = ops
+        if _second_sighting(_SEEN_OPERANDS, text):
+            if len(_OPS_CACHE) > 8192:
+                _OPS_CACHE.clear()
+            _OPS_CACHE[key] = ops
     return list(ops)
 
 
@@ -203,9 +221,67 @@ def _nothing(builder):
 _NOTHING = (_nothing, ())
 
 
+_PLAIN_MEM = re.compile(r"\[([a-z0-9]+)(?:, #(-?0x[0-9a-f]+|-?[0-9]+))?\](!?)\Z").match
+_COND_METHOD = {"b." + c: "b_" + c for c in COND}
+
+
+def _plain(line):
+    """``(method, args)`` for a line holding one instruction whose operands
+    are registers, ``#numbers``, names and ``[xn]``/``[xn, #off]``/
+    ``[xn, #off]!``/``[xn], #off`` as Capstone prints them, or None for
+    anything else (``_compile`` then parses it and names any error)."""
+    mnemonic, _, rest = line.strip().partition(" ")
+    method = _methods().get(_COND_METHOD.get(mnemonic) or _RENAME.get(mnemonic, mnemonic))
+    if method is None or not rest:
+        return None
+    ops = []
+    for text in rest.split(", "):
+        reg = by_name.get(text)
+        if reg is not None:
+            ops.append(reg)
+        elif text[:1] == "#":
+            try:
+                value = int(text[1:], 0)
+            except ValueError:
+                return None
+            if ops and ops[-1].__class__ is Mem and ops[-1].mode == OFFSET \
+                    and ops[-1].offset == 0:
+                # Capstone prints a negative post-index offset as 64-bit unsigned
+                ops[-1] = Mem(ops[-1].base, value - (1 << 64) if value >= 1 << 63
+                              else value, POST)
+            else:
+                ops.append(value)
+        elif text[:1] == "[":
+            m = _PLAIN_MEM(text)
+            if m is None:
+                return None
+            base = by_name.get(m.group(1))
+            if base is None:
+                return None
+            offset = m.group(2)
+            try:
+                offset = 0 if offset is None else int(offset, 0)
+            except ValueError:             # "#010": the general path reads it
+                return None
+            ops.append(Mem(base, offset, PRE if m.group(3) else OFFSET))
+        elif _IDENT.match(text) and by_name.get(text.lower()) is None \
+                and _MODIFIER.match(text.lower()) is None:
+            ops.append(text)          # condition, option or label name
+        else:
+            return None
+    return method, tuple(ops)
+
+
 def _compile(line):
     """``(function, args)``: what ``function(builder, *args)`` must do for one
     line (bind its labels, call the Builder method with parsed operands)."""
+    if "/" not in line:
+        if ":" not in line:
+            plain = _plain(line)
+            if plain is not None:
+                return plain
+        elif line[-1:] == ":" and _IDENT.match(line[:-1]):
+            return (_bind_labels, ((line[:-1],),))          # name:
     if "/" in line:
         line = line.split("//", 1)[0]
     line = line.strip()
@@ -262,6 +338,8 @@ def clear_caches():
     tests compare the cold path with the cached one)."""
     _LINE_CACHE.clear()
     _OPS_CACHE.clear()
+    _SEEN_OPERANDS.clear()
+    _SEEN_LINES.clear()
 
 
 clear_cache = clear_caches
@@ -297,16 +375,23 @@ def _position_free(function, args):
 
 
 def _first_time(builder, line, direct):
-    """Parse and run a line not in the cache, then cache it."""
+    """Parse and run a line not in the cache; cache it when it comes a
+    second time (a label definition never)."""
     function, args = _compile(line)
+    keep = function is not _bind_labels and function is not _labels_then \
+        and _second_sighting(_SEEN_LINES, line)
+    if not keep:
+        try:
+            function(builder, *args)
+        except TypeError:
+            raise ParseError(f"{_mnemonic(line)}: wrong number or kind of operands") from None
+        return
     recs = builder._recs
     nrec, nfix, nvar = len(recs), len(builder._fixups), len(builder._var)
     try:
         function(builder, *args)
     except TypeError:
         raise ParseError(f"{_mnemonic(line)}: wrong number or kind of operands") from None
-    if function is _bind_labels or function is _labels_then:
-        return
     record = None
     if direct and _position_free(function, args) and len(recs) == nrec + 1 and len(builder._fixups) == nfix \
             and len(builder._var) == nvar:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import struct
 
-from ..buffer import _BRANCH, AsmError, BranchForms, CodeBuffer, Label
+from .. import memo
+from ..buffer import AsmError, BranchForms, CodeBuffer, Label
 from .operands import SIZE_NAMES, Mem, fits_i32
 from .regs import RIP, Reg
 
@@ -806,117 +807,10 @@ _install_condition_methods()
 
 # --------------------------------------------------------------- the memo
 #
-# An instruction's bytes depend only on its method and operands (branches,
-# calls and rip+label operands, whose bytes depend on the layout, are not
-# memoised: they leave a fixup or a variable-size item).  So the Builder
-# keeps, per method, a dict from the operand tuple to (bytes, listing
-# record) and a repeated instruction costs one dict lookup.  Registers,
-# Mems and labels compare by identity; the key also holds the class of an
-# operand that may be an immediate, so ``True`` or ``1.0`` never hit the
-# entry of the int 1.  The first occurrence runs the checked Encoder
-# method, so errors and encodings are exactly the Encoder's.
-
-MEMO_LIMIT = 2048         # entries per method; a full memo starts over (a
-                          # big memo costs the garbage collector more than it saves)
-_MEMOS = []               # every memo dict, for clear_memo()
-
-
-def clear_memo():
-    """Forget every memoised instruction (tests use it to prove the memo
-    returns what the Encoder computes)."""
-    for memo in _MEMOS:
-        memo.clear()
-
-
-def _remember(self, memo, key, slow, *ops):
-    """Run the Encoder method; when its bytes are position independent (one
-    record, no fixup, no variable-size item) keep them with the listing
-    record as one ``(bytes, name, *ops)`` tuple, the buffer's record shape
-    for such instructions."""
-    code, recs, fixups = self._code, self._recs, self._fixups
-    start, nrec, nfix = len(code), len(recs), len(fixups)
-    slow(self, *ops)           # (these methods add no variable-size item)
-    if len(recs) == nrec + 1 and len(fixups) == nfix:
-        if len(memo) >= MEMO_LIMIT:
-            memo.clear()
-        try:
-            memo[key] = (bytes(code[start:]),) + recs[-1][2:]
-        except TypeError:         # an unhashable operand the Encoder accepted
-            pass
-
-
-def _memo1(slow):
-    memo = {}
-    _MEMOS.append(memo)
-
-    def method(self, a):
-        key = (a, a.__class__)
-        try:
-            hit = memo[key]
-        except (KeyError, TypeError):
-            return _remember(self, memo, key, slow, a)
-        self._recs.append(hit)
-        self._code += hit[0]
-
-    return _named(method, slow)
-
-
-def _memo2(slow):
-    memo = {}
-    _MEMOS.append(memo)
-
-    def method(self, a, b):
-        key = (a, b, b.__class__)
-        try:
-            hit = memo[key]
-        except (KeyError, TypeError):
-            return _remember(self, memo, key, slow, a, b)
-        self._recs.append(hit)
-        self._code += hit[0]
-
-    return _named(method, slow)
-
-
-def _memo3(slow):
-    """imul(dst, src=None, imm=None)."""
-    memo = {}
-    _MEMOS.append(memo)
-
-    def method(self, a, b=None, c=None):
-        key = (a, b, c, c.__class__)
-        try:
-            hit = memo[key]
-        except (KeyError, TypeError):
-            return _remember(self, memo, key, slow, a, b, c)
-        self._recs.append(hit)
-        self._code += hit[0]
-
-    return _named(method, slow)
-
-
-def _memo_cmov(slow):
-    """cmov(cond, dst, src): three operands, none optional."""
-    memo = {}
-    _MEMOS.append(memo)
-
-    def method(self, cond, dst, src):
-        key = (cond, dst, src, src.__class__)
-        try:
-            hit = memo[key]
-        except (KeyError, TypeError):
-            return _remember(self, memo, key, slow, cond, dst, src)
-        self._recs.append(hit)
-        self._code += hit[0]
-
-    return _named(method, slow)
-
-
-def _named(method, slow):
-    method.__name__ = slow.__name__
-    method.__qualname__ = "Builder." + slow.__name__
-    method.__doc__ = slow.__doc__
-    return method
-
+# The Builder is the Encoder with the shared memo (asmkit/memo.py) in front
+# of every method whose bytes cannot depend on the layout; jmp/jcc/call to
+# labels or addresses and [rip + label] operands leave a fixup or a
+# variable-size item, and the memo never keeps those.
 
 _MEMO_ARITY = {
     1: ["not_", "neg", "mul", "div", "idiv", "inc", "dec", "push", "pop"],
@@ -926,15 +820,20 @@ _MEMO_ARITY = {
 }
 
 
+def clear_memo():
+    """Forget every memoised instruction (see asmkit/memo.py)."""
+    memo.clear_memo()
+
+
 class Builder(Encoder):
     """Emit x86-64 instructions by method call; ``finish()`` gives the bytes.
 
-    The methods are the Encoder's, with a memo in front (see above);
-    ``relax=False`` keeps every jmp/jcc to a label in its rel32 form.
+    The methods are the Encoder's, with the memo of asmkit/memo.py in
+    front; ``relax=False`` keeps every jmp/jcc to a label in its rel32 form.
     """
 
-    imul = _memo3(Encoder.imul)
-    cmov = _memo_cmov(Encoder.cmov)
+    imul = memo.memoize_defaults(Encoder.imul, 2)
+    cmov = memo.memoize(Encoder.cmov, 3)
 
     def j(self, cond, target):
         """jCC to a label or absolute address (rel8 when it fits)."""
@@ -950,7 +849,7 @@ class Builder(Encoder):
     def call(self, target):
         """call label/address (rel32), or call r64 / qword ptr [m]."""
         if target.__class__ is Mem or target.__class__ is Reg:
-            _indirect_memo(self, _CALL_MEMO, 2, target)
+            _call_indirect(self, target)
         else:
             Encoder.call(self, target)
 
@@ -969,21 +868,14 @@ class Builder(Encoder):
 
 
 def _jump_method(forms, name, cc):
-    """jCC (cc 0-15) or jmp (cc None) to a label of this builder, inline:
-    a forward one becomes a variable item for finish(), a backward one is
-    sized now where it can be (see CodeBuffer.branch, which this mirrors)."""
+    """jCC (cc 0-15) or jmp (cc None): a label of this builder goes straight
+    to the buffer's branch entry; anything else takes the checked path."""
     def jump(self, target):
-        if target.__class__ is Label and target.owner is self and self.relax:
-            code, var, recs = self._code, self._var, self._recs
-            pos, nvar = len(code), len(var)
-            recs.append((pos, nvar, name, target))
-            if target.pos < 0:
-                var.append((pos, _BRANCH, target, forms, len(recs) - 1))
-            else:
-                self._backward(target, forms, pos, nvar)
+        if target.__class__ is Label and target.owner is self:
+            self.branch_to_label(target, forms, name, target)
         elif cc is None:
             if target.__class__ is Mem or target.__class__ is Reg:
-                _indirect_memo(self, _JMP_MEMO, 4, target)
+                _jmp_indirect(self, target)
             else:
                 Encoder.jmp(self, target)
         else:
@@ -996,22 +888,20 @@ def _jump_method(forms, name, cc):
 Builder.jmp = _jump_method(_JMP, "jmp", None)
 Builder.jmp.__doc__ = ("jmp label/address (rel8 or rel32), or jmp r64 / "
                        "qword ptr [m].")
-_CALL_MEMO: dict = {}          # call/jmp r64 or [m], keyed by that operand
-_JMP_MEMO: dict = {}
-_MEMOS += [_CALL_MEMO, _JMP_MEMO]
-_INDIRECT = {2: lambda self, t: Encoder._indirect(self, 2, "call", t),
-             4: lambda self, t: Encoder._indirect(self, 4, "jmp", t)}
 
 
-def _indirect_memo(self, memo, digit, target):
-    try:
-        hit = memo[target]
-    except KeyError:
-        _remember(self, memo, target, _INDIRECT[digit], target)
-        return
-    self._recs.append(hit)
-    self._code += hit[0]
+def _call_indirect_slow(self, target):
+    Encoder._indirect(self, 2, "call", target)
 
+
+def _jmp_indirect_slow(self, target):
+    Encoder._indirect(self, 4, "jmp", target)
+
+
+_call_indirect_slow.__name__ = "call"
+_jmp_indirect_slow.__name__ = "jmp"
+_call_indirect = memo.memoize(_call_indirect_slow, 1)     # call r64 / [m]
+_jmp_indirect = memo.memoize(_jmp_indirect_slow, 1)       # jmp r64 / [m]
 
 _JCC_NAMES = ["j" + n for n in CC_NAMES]
 _CQO, _RET = (b"\x48\x99", "cqo"), (b"\xc3", "ret")     # shared records
@@ -1020,9 +910,8 @@ _JUMP_BY_COND: dict = {}       # condition name or number -> jCC method
 
 def _install_memos():
     for arity, names in _MEMO_ARITY.items():
-        wrap = _memo1 if arity == 1 else _memo2
         for name in names:
-            setattr(Builder, name, wrap(getattr(Encoder, name)))
+            setattr(Builder, name, memo.memoize(getattr(Encoder, name), arity))
     Builder.sal = Builder.shl
     for cname, cc in CONDITIONS.items():
         j = _jump_method(_JCC[cc], _JCC_NAMES[cc], cc)
@@ -1030,10 +919,9 @@ def _install_memos():
         j.__doc__ = f"j{cname} label/address: see j()"
         setattr(Builder, "j" + cname, j)
         _JUMP_BY_COND[cname] = _JUMP_BY_COND[cc] = j
-        for prefix in ("set", "cmov"):
+        for prefix, arity in (("set", 1), ("cmov", 2)):
             slow = getattr(Encoder, prefix + cname)
-            setattr(Builder, prefix + cname,
-                    (_memo1 if prefix == "set" else _memo2)(slow))
+            setattr(Builder, prefix + cname, memo.memoize(slow, arity))
 
 
 _install_memos()

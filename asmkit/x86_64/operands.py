@@ -136,7 +136,30 @@ class Mem:
     __repr__ = __str__
 
 
+# (base, index, scale) -> (rex X|B, ModRM without mod/reg, SIB byte or b"",
+# needs a displacement even when it is 0 (base rbp/r13)).  Filled by the
+# checked path for combinations it accepted, so a hit needs no checks.
+_LAYOUTS: dict = {}
+_DISP8 = [bytes((d,)) for d in range(256)]
+
+
 def _encode_mem(m: Mem):
+    """The encoding tuple of ``Mem.encoding()``: a table lookup for an
+    operand whose registers were seen before, else the checked path."""
+    disp = m.disp
+    if m.label is None and -0x80000000 <= disp <= 0x7FFFFFFF:
+        layout = _LAYOUTS.get((m.base, m.index, m.scale))
+        if layout is not None:
+            rex, rm, sib, needs_disp = layout
+            if disp == 0 and not needs_disp:
+                return rex, rm, sib, -1
+            if -128 <= disp <= 127:
+                return rex, 0x40 | rm, sib + _DISP8[disp & 0xFF], -1
+            return rex, 0x80 | rm, sib + disp.to_bytes(4, "little", signed=True), -1
+    return _encode_mem_checked(m)
+
+
+def _encode_mem_checked(m: Mem):
     base, index, scale, disp = m.base, m.index, m.scale, m.disp
     if 0xFFFFFFFF80000000 <= disp <= 0xFFFFFFFFFFFFFFFF:
         disp -= 1 << 64       # the 64-bit spelling Capstone prints for [-x]
@@ -156,6 +179,7 @@ def _encode_mem(m: Mem):
         if r is not None and (r.size != 64 or (r is RIP and what == "index")):
             raise AsmError(f"memory operand {m}: {r.name} cannot be a {what} "
                            f"register (64-bit general registers only)")
+    key = (base, index, scale)
     if index is not None and index.num == 4:
         # [x + rsp] means [rsp + x]; rsp itself cannot be an index.
         if scale == 1 and base is not None and base is not RIP and base.num != 4:
@@ -175,19 +199,20 @@ def _encode_mem(m: Mem):
         rex = index.rex_x if index is not None else 0
         return rex, 0x04, bytes((_SCALE_BITS[scale] | idx | 5,)) + d32, -1
     rex = base.rex_b
-    if disp == 0 and base.low != 5:       # rbp/r13 need a displacement
-        mod, tail = 0x00, b""
-    elif fits_i8(disp):
-        mod, tail = 0x40, bytes((disp & 0xFF,))
-    else:
-        mod, tail = 0x80, d32
     if index is None and base.low != 4:   # rsp/r12 need a SIB byte
-        return rex, mod | base.low, tail, -1
-    idx = 0x20 if index is None else index.low << 3
-    if index is not None:
-        rex |= index.rex_x
-    sib = _SCALE_BITS[scale] | idx | base.low
-    return rex, mod | 4, bytes((sib,)) + tail, -1
+        rm, sib = base.low, b""
+    else:
+        idx = 0x20 if index is None else index.low << 3
+        if index is not None:
+            rex |= index.rex_x
+        rm, sib = 4, bytes((_SCALE_BITS[scale] | idx | base.low,))
+    needs_disp = base.low == 5            # rbp/r13 need a displacement
+    _LAYOUTS[key] = (rex, rm, sib, needs_disp)
+    if disp == 0 and not needs_disp:
+        return rex, rm, sib, -1
+    if fits_i8(disp):
+        return rex, 0x40 | rm, sib + bytes((disp & 0xFF,)), -1
+    return rex, 0x80 | rm, sib + d32, -1
 
 
 def _encode_no_index(m: Mem, base, scale, disp):

@@ -128,15 +128,35 @@ def _parse_operand(text: str):
 
 
 _CACHE: dict = {}
+# Hashes of texts seen once.  A text is cached only when it comes again, so
+# a line that never repeats (new displacements, new immediates) leaves
+# nothing behind for the garbage collector to scan (ints are not tracked).
+# One set per cache: a line is often also its instruction text.
+_SEEN_OPERANDS: set = set()
+_SEEN_INSNS: set = set()
+_SEEN_LINES: set = set()
+_SEEN_LIMIT = 1 << 16
+
+
+def _second_sighting(seen: set, text: str) -> bool:
+    """Whether ``text`` was seen before (and note it in ``seen`` if not)."""
+    h = hash(text)
+    if h in seen:
+        return True
+    if len(seen) >= _SEEN_LIMIT:
+        seen.clear()
+    seen.add(h)
+    return False
 
 
 def _operand(text: str):
     hit = _CACHE.get(text)
     if hit is None:
         hit = _parse_operand(text.strip())
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()
-        _CACHE[text] = hit
+        if _second_sighting(_SEEN_OPERANDS, text):
+            if len(_CACHE) >= _CACHE_LIMIT:
+                _CACHE.clear()
+            _CACHE[text] = hit
     return hit
 
 
@@ -217,9 +237,90 @@ def clear_caches():
     _LINES.clear()
     _INSNS.clear()
     _CACHE.clear()
+    for seen in (_SEEN_OPERANDS, _SEEN_INSNS, _SEEN_LINES):
+        seen.clear()
+
+
+# A memory operand as Capstone spells it: [base + index*scale +/- disp].
+_PLAIN_MEM = re.compile(r"(?:(byte|dword|qword) ptr )?\[([a-z0-9]+)"
+                        r"(?: \+ ([a-z0-9]+)\*([1248]))?"
+                        r"(?: ([+-]) (0x[0-9a-f]+|[0-9]+))?\]\Z").match
+_MEM_SIZES = {"byte": 8, "dword": 32, "qword": 64, None: None}
+
+
+def _plain_line(line: str):
+    """The step ``(fn, args, stmt)`` of a line holding one instruction whose
+    operands are registers, numbers and memory operands as Capstone prints
+    them, or None for anything else (the general path then parses it and
+    names any error).  Each operand is read by one lookup or one match."""
+    stmt = line.strip()
+    mnem, _, rest = stmt.partition(" ")
+    fn = MNEMONICS.get(mnem)
+    if fn is None:
+        return None
+    ops = []
+    if rest:
+        for text in rest.split(", "):
+            reg = REGS.get(text)
+            if reg is not None:
+                ops.append(reg)
+                continue
+            first = text[:1]
+            if first in _NUMBER_START:
+                num = _number(text)
+                if num is None:
+                    return None
+                ops.append(num)
+                continue
+            m = _PLAIN_MEM(text)
+            if m is None:
+                if mnem in _LABEL_TAKERS and not ops and text == rest \
+                        and _is_ident(text) and text.lower() not in REGS:
+                    return (_to_label, (fn, text), stmt)    # jne name
+                return None
+            size, base, index, scale, sign, disp = m.groups()
+            base = REGS.get(base)
+            if base is None or base is RIP:
+                return None
+            if index is not None:
+                index = REGS.get(index)
+                if index is None:
+                    return None
+                scale = int(scale)
+            else:
+                scale = 1
+            if disp is not None:
+                disp = _number(disp)           # "010" is decimal, as elsewhere
+                if sign == "-":
+                    disp = -disp
+            else:
+                disp = 0
+            ops.append(Mem(base, index, scale, disp, _MEM_SIZES[size]))
+    need, most = _ARITY[mnem]
+    if not need <= len(ops) <= most:
+        return None
+    return (fn, tuple(ops), stmt)
+
+
+_NUMBER_START = frozenset("0123456789-+")
 
 
 def _compile_line(line: str, lineno: int):
+    if "#" not in line and ";" not in line:
+        if ":" in line:
+            name = line.strip()[:-1]
+            if line.rstrip()[-1:] == ":" and _is_ident(name):
+                return ((_bind, (name,), line.strip()),)       # name:
+            step = None
+        else:
+            step = _plain_line(line)
+        if step is not None:
+            steps = (step,)
+            if step[0] is not _to_label and _second_sighting(_SEEN_LINES, line):
+                if len(_LINES) >= _CACHE_LIMIT:
+                    _LINES.clear()
+                _LINES[line] = steps
+            return steps
     if "#" in line:
         line = line[:line.index("#")]
     steps = []
@@ -247,7 +348,8 @@ def _compile_line(line: str, lineno: int):
         except AsmError as exc:
             raise AsmError(f"line {lineno}: {stmt!r}: {exc}") from None
     steps = tuple(steps)
-    if not defines:           # lines naming labels rarely repeat: not kept
+    # Lines naming labels rarely repeat: not kept.
+    if not defines and _second_sighting(_SEEN_LINES, line):
         if len(_LINES) >= _CACHE_LIMIT:
             _LINES.clear()
         _LINES[line] = steps
@@ -266,9 +368,10 @@ def _compile_instruction(text: str):
         # jne top, call f: cheap to redo, and label names rarely repeat
         return (_to_label, (MNEMONICS[mnem], target))
     step = _compile_operands(mnem, rest)
-    if len(_INSNS) >= _CACHE_LIMIT:
-        _INSNS.clear()
-    _INSNS[key] = step
+    if _second_sighting(_SEEN_INSNS, key):
+        if len(_INSNS) >= _CACHE_LIMIT:
+            _INSNS.clear()
+        _INSNS[key] = step
     return step
 
 

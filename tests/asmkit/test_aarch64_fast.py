@@ -35,12 +35,15 @@ def cases():
     return every[::7] + [c for c in first.values() if c not in every[::7]]
 
 
-def test_memo_gives_the_encoders_bytes_and_listing_for_every_case(cases):
+def test_memo_gives_the_encoders_bytes_and_listing_for_every_case(cases, monkeypatch):
+    from asmkit import memo
+    monkeypatch.setattr(memo, "MISS_STREAK", 1 << 30)     # never bypass
     clear_memo()
     checked = 0
     for _form, method, args in cases:
         want = _emit(Encoder, method, args)
         assert _emit(Builder, method, args) == want, (method, args)      # miss
+        assert _emit(Builder, method, args) == want, (method, args)      # miss, kept
         assert _emit(Builder, method, args) == want, (method, args)      # hit
         checked += 1
     assert checked >= 28000
@@ -72,11 +75,25 @@ def test_position_dependent_forms_are_never_remembered():
 
 
 def test_repeated_instruction_shares_one_record():
+    clear_memo()
     b = Builder()
     for _ in range(3):
         b.mul(x0, x1, x2)
-    assert b._recs[-1] is b._recs[-2]
+    assert b._recs[-1] is b._recs[-2]         # kept at the second, hit at the third
+    assert b._recs[0] is not b._recs[1]       # the first sighting is not kept
     assert b.finish().hex() == "207c029b" * 3
+
+
+def test_never_seen_operands_fill_no_memo():
+    from asmkit import memo
+    clear_memo()
+    b, e = Builder(), Encoder()
+    for i in range(200):
+        for target in (b, e):
+            target.add(x0, x1, i)
+            target.ldr(x2, Mem(x1, 8 * i))
+    assert sum(len(m) for m in memo._MEMOS) == 0
+    assert b.finish() == e.finish() and b.listing() == e.listing()
 
 
 def test_mem_returns_the_cached_operand_only_for_equal_exact_types():

@@ -10,6 +10,7 @@ import random
 import pytest
 
 import asmkit
+from asmkit import memo
 from asmkit.buffer import LabelError
 from asmkit.x86_64 import Builder, Mem, encode, parse, qword
 from asmkit.x86_64.cases import all_forms
@@ -35,15 +36,39 @@ def _emit(builder, cases):
     return builder.finish(), builder.listing()
 
 
-def test_memo_hits_and_misses_equal_the_encoder():
+def test_memo_hits_and_misses_equal_the_encoder(monkeypatch):
+    monkeypatch.setattr(memo, "MISS_STREAK", 1 << 30)     # never bypass
     cases = _sample_cases()
     assert len(cases) > 10000
     encode.clear_memo()
     plain = _emit(Encoder(), cases)          # no memo at all
-    missed = _emit(Builder(), cases)         # every instruction a miss
+    missed = _emit(Builder(), cases)         # first sightings: a miss, not kept
+    kept = _emit(Builder(), cases)           # second sightings: a miss, kept
     hit = _emit(Builder(), cases)            # every instruction a hit
     assert missed == plain
+    assert kept == plain
     assert hit == plain
+
+
+def test_memo_keeps_an_instruction_only_when_it_comes_again(monkeypatch):
+    monkeypatch.setattr(memo, "MISS_STREAK", 1 << 30)
+    memo.clear_memo()
+    b = Builder()
+    b.add(rax, 0x1234)
+    assert b._recs[-1][0] == 0               # positional: nothing kept
+    b.add(rax, 0x1234)                       # second sighting: kept, and
+    kept = b._recs[-1]                       # the record made position free
+    assert kept == (bytes.fromhex("480534120000"), "add", rax, 0x1234)
+    b.add(rax, 0x1234)
+    assert b._recs[-1] is kept               # a hit appends the shared record
+    for i in range(100):                     # never-seen operands fill no memo
+        b.add(rcx, 0x10000 + i)
+    assert sum(len(m) for m in memo._MEMOS) == 1
+    ref = Encoder()
+    ref.add(rax, 0x1234); ref.add(rax, 0x1234); ref.add(rax, 0x1234)
+    for i in range(100):
+        ref.add(rcx, 0x10000 + i)
+    assert b.finish() == ref.finish() and b.listing() == ref.listing()
 
 
 def test_memo_never_confuses_an_int_with_bool_or_float():
@@ -61,7 +86,7 @@ def test_memo_never_confuses_an_int_with_bool_or_float():
 
 
 def test_memo_starts_over_when_full(monkeypatch):
-    monkeypatch.setattr(encode, "MEMO_LIMIT", 8)
+    monkeypatch.setattr(memo, "MEMO_LIMIT", 8)
     encode.clear_memo()
     b, ref = Builder(), Encoder()
     for i in range(100):
@@ -70,6 +95,25 @@ def test_memo_starts_over_when_full(monkeypatch):
             target.add(qword[rbx + i], i)
     assert b.finish() == ref.finish()
     assert b.listing() == ref.listing()
+
+
+def test_a_method_that_keeps_missing_bypasses_its_memo(monkeypatch):
+    monkeypatch.setattr(memo, "MISS_STREAK", 4)
+    monkeypatch.setattr(memo, "BYPASS", 8)
+    memo.clear_memo()
+    b, ref = Builder(), Encoder()
+    for target in (b, ref):
+        for i in range(4):
+            target.add(rax, 0x1000 + i)          # four misses in a row
+        target.add(rcx, 0x77)                    # bypassed: not even noted
+        target.add(rcx, 0x77)                    # bypassed
+    assert sum(len(m) for m in memo._MEMOS) == 0
+    for target in (b, ref):
+        for _ in range(9):                       # 6 bypassed, then noted,
+            target.add(rcx, 0x77)                # kept and hit
+    assert b._recs[-1] is b._recs[-2]
+    assert b.finish() == ref.finish() and b.listing() == ref.listing()
+    memo.clear_memo()                            # also forgets the streaks
 
 
 def test_unhashable_operand_still_gets_the_encoders_error():
