@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 TSTAMP  := $(VENV)/.installed-test
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench roundtrip clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench_interp.py
 	$(BIN)/python tools/bench.py
 	$(BIN)/python tools/bench_asm.py
+
+roundtrip: $(STAMP)
+	$(BIN)/python tools/roundtrip.py --count 100000 --jobs 2
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
