@@ -216,13 +216,101 @@ _INSNS: dict = {}
 
 
 def parse_into(b: Builder, text: str) -> Builder:
-    """Append the instructions of ``text`` to builder ``b``."""
+    """Append the instructions of ``text`` to builder ``b``.
+
+    One pass over the lines: a cached line runs its steps; a plain line
+    (see ``_plain_line``) is read here, inline, and its Encoder method
+    called directly (a line not cached is a first or second sighting, whose
+    operands the Builder's memo would not know either); anything else
+    takes the general parser (``_compile_line``)."""
     lines = _LINES
+    plain = _PLAIN
+    regs = REGS
+    number_start = _NUMBER_START
+    plain_mem = _PLAIN_MEM2
+    layouts = _MEM_LAYOUTS
+    seen = _SEEN_LINES
     lineno = 0
     for line in text.split("\n"):
         lineno += 1
         steps = lines.get(line)
         if steps is None:
+            mnem, _, rest = line.partition(" ")
+            entry = plain.get(mnem)
+            if entry is not None:
+                fn, direct, need, most, takes_label = entry
+                ops = []
+                if rest:
+                    for t in rest.split(", "):
+                        reg = regs.get(t)
+                        if reg is not None:
+                            ops.append(reg)
+                            continue
+                        if t[:1] in number_start:
+                            try:
+                                num = int(t, 0)
+                            except ValueError:
+                                num = _number(t)
+                                if num is None:
+                                    break
+                            ops.append(num)
+                            continue
+                        m = plain_mem(t)
+                        if m is None:
+                            if takes_label and not ops and t == rest \
+                                    and _is_ident(t) and t.lower() not in regs:
+                                ops = None           # jne name
+                                try:
+                                    direct(b, b.get_label(t))
+                                except AsmError as exc:
+                                    raise AsmError(f"line {lineno}: {line.strip()!r}: "
+                                                   f"{exc}") from None
+                            break
+                        size, layout, sign, disp = m.groups()
+                        bis = layouts.get(layout)
+                        if bis is None:
+                            bis = _mem_layout(layout)
+                            if bis is None:
+                                break
+                        if disp is None:
+                            disp = 0
+                        else:
+                            disp = int(disp, 16) if disp[1:2] == "x" else int(disp)
+                            if sign == "-":
+                                disp = -disp
+                        ops.append(Mem(bis[0], bis[1], bis[2], disp,
+                                       _MEM_SIZES[size]))
+                    else:
+                        if need <= len(ops) <= most:
+                            try:
+                                direct(b, *ops)
+                            except AsmError as exc:
+                                raise AsmError(f"line {lineno}: {line.strip()!r}: "
+                                               f"{exc}") from None
+                            h = hash(line)
+                            if h in seen:
+                                if len(lines) >= _CACHE_LIMIT:
+                                    lines.clear()
+                                lines[line] = ((fn, tuple(ops), line.strip()),)
+                            else:
+                                if len(seen) >= _SEEN_LIMIT:
+                                    seen.clear()
+                                seen.add(h)
+                            continue
+                    if ops is None:
+                        continue
+                elif not need and line == mnem:
+                    try:
+                        direct(b)
+                    except AsmError as exc:
+                        raise AsmError(f"line {lineno}: {line!r}: {exc}") from None
+                    continue
+            elif line[-1:] == ":" and _is_ident(line[:-1]):
+                try:
+                    b.bind(line[:-1])
+                except AsmError as exc:
+                    raise AsmError(f"line {lineno}: {line!r}: {exc}") from None
+                continue
             steps = _compile_line(line, lineno)
         try:
             for fn, args, stmt in steps:
@@ -303,6 +391,55 @@ def _plain_line(line: str):
 
 
 _NUMBER_START = frozenset("0123456789-+")
+
+# The same memory operand with its registers as one group, looked up in
+# _MEM_LAYOUTS: "rax + rcx*4" -> (base, index, scale).
+_PLAIN_MEM2 = re.compile(r"(?:(byte|dword|qword) ptr )?"
+                         r"\[([a-z0-9]+(?: \+ [a-z0-9]+\*[1248])?)"
+                         r"(?: ([+-]) (0x[0-9a-f]+|[0-9]+))?\]\Z").match
+_MEM_LAYOUTS: dict = {}
+
+
+def _mem_layout(text: str):
+    """(base, index, scale) of a layout group of _PLAIN_MEM2, or None when
+    a name is not a register (or the base is rip): the general parser
+    then reads the line.  Kept in _MEM_LAYOUTS (registers only, so it
+    stays small)."""
+    base, _, rest = text.partition(" + ")
+    base = REGS.get(base)
+    if base is None or base is RIP:
+        return None
+    if rest:
+        index, _, scale = rest.partition("*")
+        index = REGS.get(index)
+        if index is None:
+            return None
+        bis = (base, index, int(scale))
+    else:
+        bis = (base, None, 1)
+    if len(_MEM_LAYOUTS) >= _CACHE_LIMIT:
+        _MEM_LAYOUTS.clear()
+    _MEM_LAYOUTS[text] = bis
+    return bis
+
+
+def _direct_table():
+    """mnemonic -> (Builder method, method for a line not cached, required
+    and most operands, takes a label).  The second is the Encoder's method
+    where the Builder's is the memo in front of it."""
+    from .encode import Encoder
+    own = {"cqo", "ret", "call", "jmp"}
+    table = {}
+    for mnem, fn in MNEMONICS.items():
+        direct = fn
+        if mnem[0] != "j" and mnem not in own:
+            direct = getattr(Encoder, fn.__name__, fn)
+        need, most = _ARITY[mnem]
+        table[mnem] = (fn, direct, need, most, mnem in _LABEL_TAKERS)
+    return table
+
+
+_PLAIN = _direct_table()
 
 
 def _compile_line(line: str, lineno: int):
