@@ -177,7 +177,50 @@ def format_insn(name, ops) -> str:
 
 
 def _alu_method(k, name):
+    op_rr = k << 3 | 1                # r/m, r (the 8-bit opcode is one less)
+    op_rm = k << 3 | 3                # r, r/m
+    digit = 0xC0 | k << 3
+
     def alu(self, dst, src):
+        # The common forms inline (reg, reg / reg, imm / reg, mem); the
+        # rest, and every operand that needs a check, in Encoder._alu.
+        if dst.__class__ is Reg and dst.gp:
+            sc = src.__class__
+            if sc is Reg:
+                if src.size == dst.size and src.gp:
+                    code = self._code
+                    self._recs.append((len(code), len(self._var), name, dst, src))
+                    rex = dst.w | src.rex_r | dst.rex_b
+                    if rex or dst.force_rex or src.force_rex:
+                        code.append(0x40 | rex)
+                    code.append(op_rr - 1 if dst.size == 8 else op_rr)
+                    code.append(0xC0 | src.reg_bits | dst.low)
+                    return
+            elif sc is int and dst.size != 8 and -128 <= src <= 127:
+                code = self._code
+                self._recs.append((len(code), len(self._var), name, dst, src))
+                rex = dst.w | dst.rex_b
+                if rex:
+                    code.append(0x40 | rex)
+                code.append(0x83)
+                code.append(digit | dst.low)
+                code.append(src & 0xFF)
+                return
+            elif sc is Mem and src.label is None \
+                    and (src.size is None or src.size == dst.size):
+                code = self._code
+                self._recs.append((len(code), len(self._var), name, dst, src))
+                enc = src._enc
+                if enc is None:
+                    enc = src._enc = _encode_mem(src)
+                xb, modrm, tail, _ = enc
+                rex = dst.w | dst.rex_r | xb
+                if rex or dst.force_rex:
+                    code.append(0x40 | rex)
+                code.append(op_rm - 1 if dst.size == 8 else op_rm)
+                code.append(modrm | dst.reg_bits)
+                code += tail
+                return
         self._alu(k, name, dst, src)
 
     alu.__name__ = name if name not in ("and", "or") else name + "_"
@@ -216,7 +259,10 @@ class Encoder(CodeBuffer):
             if imm:
                 code += imm
             return
-        xb, modrm, tail, dfix = rm._enc or rm.encoding()
+        enc = rm._enc
+        if enc is None:
+            enc = rm._enc = _encode_mem(rm)
+        xb, modrm, tail, dfix = enc
         rex |= xb
         if rex or force:
             code.append(0x40 | rex)
@@ -385,7 +431,10 @@ class Encoder(CodeBuffer):
                 and (src.size is None or src.size == dst.size):
             code = self._code
             self._recs.append((len(code), len(self._var), "mov", dst, src))
-            xb, modrm, tail, _ = src._enc or src.encoding()
+            enc = src._enc
+            if enc is None:
+                enc = src._enc = _encode_mem(src)
+            xb, modrm, tail, _ = enc
             rex = dst.w | dst.rex_r | xb
             if rex or dst.force_rex:
                 code.append(0x40 | rex)
@@ -397,7 +446,10 @@ class Encoder(CodeBuffer):
                 and (dst.size is None or dst.size == src.size):
             code = self._code
             self._recs.append((len(code), len(self._var), "mov", dst, src))
-            xb, modrm, tail, _ = dst._enc or dst.encoding()
+            enc = dst._enc
+            if enc is None:
+                enc = dst._enc = _encode_mem(dst)
+            xb, modrm, tail, _ = enc
             rex = src.w | src.rex_r | xb
             if rex or src.force_rex:
                 code.append(0x40 | rex)

@@ -227,7 +227,8 @@ def parse_into(b: Builder, text: str) -> Builder:
     plain = _PLAIN
     regs = REGS
     number_start = _NUMBER_START
-    plain_mem = _PLAIN_MEM2
+    heads = _MEM_HEADS
+    digits = _DIGITS
     layouts = _MEM_LAYOUTS
     seen = _SEEN_LINES
     lineno = 0
@@ -255,31 +256,53 @@ def parse_into(b: Builder, text: str) -> Builder:
                                     break
                             ops.append(num)
                             continue
-                        m = plain_mem(t)
-                        if m is None:
-                            if takes_label and not ops and t == rest \
-                                    and _is_ident(t) and t.lower() not in regs:
-                                ops = None           # jne name
-                                try:
-                                    direct(b, b.get_label(t))
-                                except AsmError as exc:
-                                    raise AsmError(f"line {lineno}: {line.strip()!r}: "
-                                                   f"{exc}") from None
-                            break
-                        size, layout, sign, disp = m.groups()
-                        bis = layouts.get(layout)
-                        if bis is None:
-                            bis = _mem_layout(layout)
-                            if bis is None:
+                        if t[-1:] == "]":
+                            # [base + index*scale +/- disp] as Capstone
+                            # prints it: the text before the number names
+                            # the layout, looked up in _MEM_LAYOUTS.
+                            head, _, inner = t[:-1].partition("[")
+                            size = heads.get(head, 0)
+                            if size == 0:
                                 break
-                        if disp is None:
-                            disp = 0
-                        else:
-                            disp = int(disp, 16) if disp[1:2] == "x" else int(disp)
-                            if sign == "-":
-                                disp = -disp
-                        ops.append(Mem(bis[0], bis[1], bis[2], disp,
-                                       _MEM_SIZES[size]))
+                            head, _, num = inner.rpartition(" ")
+                            if num[:1] not in digits:      # no displacement
+                                lay = layouts.get(inner)
+                                if lay is None:
+                                    lay = _mem_layout(inner)
+                                    if lay is None:
+                                        break
+                                if lay[3]:
+                                    break
+                                ops.append(Mem(lay[0], lay[1], lay[2], 0, size))
+                                continue
+                            lay = layouts.get(head)
+                            if lay is None:
+                                lay = _mem_layout(head)
+                                if lay is None:
+                                    break
+                            if not lay[3]:
+                                break
+                            if num[:2] == "0x":
+                                try:
+                                    disp = int(num, 16)
+                                except ValueError:
+                                    break
+                            elif num.isdigit() and num.isascii():
+                                disp = int(num)        # "010" is decimal
+                            else:
+                                break
+                            ops.append(Mem(lay[0], lay[1], lay[2],
+                                           disp if lay[3] > 0 else -disp, size))
+                            continue
+                        if takes_label and not ops and t == rest \
+                                and _is_ident(t) and t.lower() not in regs:
+                            ops = None           # jne name
+                            try:
+                                direct(b, b.get_label(t))
+                            except AsmError as exc:
+                                raise AsmError(f"line {lineno}: {line.strip()!r}: "
+                                               f"{exc}") from None
+                        break
                     else:
                         if need <= len(ops) <= most:
                             try:
@@ -392,35 +415,39 @@ def _plain_line(line: str):
 
 _NUMBER_START = frozenset("0123456789-+")
 
-# The same memory operand with its registers as one group, looked up in
-# _MEM_LAYOUTS: "rax + rcx*4" -> (base, index, scale).
-_PLAIN_MEM2 = re.compile(r"(?:(byte|dword|qword) ptr )?"
-                         r"\[([a-z0-9]+(?: \+ [a-z0-9]+\*[1248])?)"
-                         r"(?: ([+-]) (0x[0-9a-f]+|[0-9]+))?\]\Z").match
+# parse_into's memory operands: the text before "[" gives the size, the
+# text inside before the displacement names the layout: "rax + rcx*4"
+# (no displacement) or "rax + rcx*4 +" / "rbp -" (one follows) ->
+# (base, index, scale, sign of the displacement or 0).
+_MEM_HEADS = {"": None, "byte ptr ": 8, "dword ptr ": 32, "qword ptr ": 64}
+_LAYOUT = re.compile(r"([a-z0-9]+)(?: \+ ([a-z0-9]+)\*([1248]))?( [+-])?\Z").match
 _MEM_LAYOUTS: dict = {}
+_DIGITS = frozenset("0123456789")
 
 
 def _mem_layout(text: str):
-    """(base, index, scale) of a layout group of _PLAIN_MEM2, or None when
-    a name is not a register (or the base is rip): the general parser
-    then reads the line.  Kept in _MEM_LAYOUTS (registers only, so it
-    stays small)."""
-    base, _, rest = text.partition(" + ")
+    """The _MEM_LAYOUTS entry of ``text``, or None when it is not one (a
+    name that is not a register, rip as the base): the general parser then
+    reads the line.  Registers only, so the table stays small."""
+    m = _LAYOUT(text)
+    if m is None:
+        return None
+    base, index, scale, sign = m.groups()
     base = REGS.get(base)
     if base is None or base is RIP:
         return None
-    if rest:
-        index, _, scale = rest.partition("*")
+    if index is not None:
         index = REGS.get(index)
         if index is None:
             return None
-        bis = (base, index, int(scale))
+        scale = int(scale)
     else:
-        bis = (base, None, 1)
+        scale = 1
+    lay = (base, index, scale, 0 if sign is None else 1 if sign == " +" else -1)
     if len(_MEM_LAYOUTS) >= _CACHE_LIMIT:
         _MEM_LAYOUTS.clear()
-    _MEM_LAYOUTS[text] = bis
-    return bis
+    _MEM_LAYOUTS[text] = lay
+    return lay
 
 
 def _direct_table():
