@@ -16,7 +16,7 @@ import struct
 
 from .. import memo
 from ..buffer import AsmError, BranchForms, CodeBuffer, Label
-from .operands import SIZE_NAMES, Mem, fits_i32
+from .operands import SIZE_NAMES, Mem, _encode_mem, fits_i32
 from .regs import RIP, Reg
 
 __all__ = ["Builder", "CONDITIONS", "CC_NAMES", "NOP_FILL"]
@@ -177,7 +177,50 @@ def format_insn(name, ops) -> str:
 
 
 def _alu_method(k, name):
+    op_rr = k << 3 | 1                # r/m, r (the 8-bit opcode is one less)
+    op_rm = k << 3 | 3                # r, r/m
+    digit = 0xC0 | k << 3
+
     def alu(self, dst, src):
+        # The common forms inline (reg, reg / reg, imm / reg, mem); the
+        # rest, and every operand that needs a check, in Encoder._alu.
+        if dst.__class__ is Reg and dst.gp:
+            sc = src.__class__
+            if sc is Reg:
+                if src.size == dst.size and src.gp:
+                    code = self._code
+                    self._recs.append((len(code), len(self._var), name, dst, src))
+                    rex = dst.w | src.rex_r | dst.rex_b
+                    if rex or dst.force_rex or src.force_rex:
+                        code.append(0x40 | rex)
+                    code.append(op_rr - 1 if dst.size == 8 else op_rr)
+                    code.append(0xC0 | src.reg_bits | dst.low)
+                    return
+            elif sc is int and dst.size != 8 and -128 <= src <= 127:
+                code = self._code
+                self._recs.append((len(code), len(self._var), name, dst, src))
+                rex = dst.w | dst.rex_b
+                if rex:
+                    code.append(0x40 | rex)
+                code.append(0x83)
+                code.append(digit | dst.low)
+                code.append(src & 0xFF)
+                return
+            elif sc is Mem and src.label is None \
+                    and (src.size is None or src.size == dst.size):
+                code = self._code
+                self._recs.append((len(code), len(self._var), name, dst, src))
+                enc = src._enc
+                if enc is None:
+                    enc = src._enc = _encode_mem(src)
+                xb, modrm, tail, _ = enc
+                rex = dst.w | dst.rex_r | xb
+                if rex or dst.force_rex:
+                    code.append(0x40 | rex)
+                code.append(op_rm - 1 if dst.size == 8 else op_rm)
+                code.append(modrm | dst.reg_bits)
+                code += tail
+                return
         self._alu(k, name, dst, src)
 
     alu.__name__ = name if name not in ("and", "or") else name + "_"
@@ -216,7 +259,10 @@ class Encoder(CodeBuffer):
             if imm:
                 code += imm
             return
-        xb, modrm, tail, dfix = rm._enc or rm.encoding()
+        enc = rm._enc
+        if enc is None:
+            enc = rm._enc = _encode_mem(rm)
+        xb, modrm, tail, dfix = enc
         rex |= xb
         if rex or force:
             code.append(0x40 | rex)
@@ -280,14 +326,43 @@ class Encoder(CodeBuffer):
                     code.append(k << 3 | (0 if dst.size == 8 else 1))
                     code.append(0xC0 | src.reg_bits | dst.low)
                     return
-            elif src.__class__ is int and -128 <= src <= 127 and dst.size != 8:
+            elif src.__class__ is int and dst.size != 8:
+                if -128 <= src <= 127:
+                    self._recs.append((len(code), len(self._var), name, dst, src))
+                    rex = dst.w | dst.rex_b
+                    if rex:
+                        code.append(0x40 | rex)
+                    code.append(0x83)
+                    code.append(0xC0 | k << 3 | dst.low)
+                    code.append(src & 0xFF)
+                    return
+                if -0x80000000 <= src <= 0x7FFFFFFF:
+                    self._recs.append((len(code), len(self._var), name, dst, src))
+                    if dst.num == 0:
+                        if dst.w:
+                            code.append(0x48)
+                        code.append(k << 3 | 5)
+                    else:
+                        rex = dst.w | dst.rex_b
+                        if rex:
+                            code.append(0x40 | rex)
+                        code.append(0x81)
+                        code.append(0xC0 | k << 3 | dst.low)
+                    code += _I32(src)
+                    return
+            elif src.__class__ is Mem and src.label is None \
+                    and (src.size is None or src.size == dst.size):
                 self._recs.append((len(code), len(self._var), name, dst, src))
-                rex = dst.w | dst.rex_b
-                if rex:
+                enc = src._enc
+                if enc is None:
+                    enc = src._enc = _encode_mem(src)
+                xb, modrm, tail, _ = enc
+                rex = dst.w | dst.rex_r | xb
+                if rex or dst.force_rex:
                     code.append(0x40 | rex)
-                code.append(0x83)
-                code.append(0xC0 | k << 3 | dst.low)
-                code.append(src & 0xFF)
+                code.append(k << 3 | (2 if dst.size == 8 else 3))
+                code.append(modrm | dst.reg_bits)
+                code += tail
                 return
         if dst.__class__ is Reg:
             size = dst.size
@@ -356,7 +431,10 @@ class Encoder(CodeBuffer):
                 and (src.size is None or src.size == dst.size):
             code = self._code
             self._recs.append((len(code), len(self._var), "mov", dst, src))
-            xb, modrm, tail, _ = src._enc or src.encoding()
+            enc = src._enc
+            if enc is None:
+                enc = src._enc = _encode_mem(src)
+            xb, modrm, tail, _ = enc
             rex = dst.w | dst.rex_r | xb
             if rex or dst.force_rex:
                 code.append(0x40 | rex)
@@ -368,7 +446,10 @@ class Encoder(CodeBuffer):
                 and (dst.size is None or dst.size == src.size):
             code = self._code
             self._recs.append((len(code), len(self._var), "mov", dst, src))
-            xb, modrm, tail, _ = dst._enc or dst.encoding()
+            enc = dst._enc
+            if enc is None:
+                enc = dst._enc = _encode_mem(dst)
+            xb, modrm, tail, _ = enc
             rex = src.w | src.rex_r | xb
             if rex or src.force_rex:
                 code.append(0x40 | rex)
@@ -376,6 +457,30 @@ class Encoder(CodeBuffer):
             code.append(modrm | src.reg_bits)
             code += tail
             return
+        if dst.__class__ is Reg and dst.gp:
+            if sc is Reg:
+                if src.size == dst.size and src.gp:
+                    code = self._code
+                    self._recs.append((len(code), len(self._var), "mov", dst, src))
+                    rex = dst.w | src.rex_r | dst.rex_b
+                    if rex or dst.force_rex or src.force_rex:
+                        code.append(0x40 | rex)
+                    code.append(0x88 if dst.size == 8 else 0x89)
+                    code.append(0xC0 | src.reg_bits | dst.low)
+                    return
+            elif sc is int and -0x80000000 <= src <= 0x7FFFFFFF and dst.size != 8:
+                code = self._code
+                self._recs.append((len(code), len(self._var), "mov", dst, src))
+                if dst.w:
+                    code.append(0x48 | dst.rex_b)
+                    code.append(0xC7)
+                    code.append(0xC0 | dst.low)
+                else:
+                    if dst.rex_b:
+                        code.append(0x41)
+                    code.append(0xB8 | dst.low)
+                code += _I32(src)
+                return
         if dst.__class__ is Reg and src.__class__ is Reg:
             size = dst.size
             if src.size != size or size == 16 or dst is RIP or src is RIP:
@@ -499,6 +604,21 @@ class Encoder(CodeBuffer):
         self._ext("movsxd", _MOVSXD, dst, src, (32,), (32, 64))
 
     def lea(self, dst, src):
+        if dst.__class__ is Reg and src.__class__ is Mem and src.label is None \
+                and dst.gp and dst.size != 8:
+            code = self._code
+            self._recs.append((len(code), len(self._var), "lea", dst, src))
+            enc = src._enc
+            if enc is None:
+                enc = src._enc = _encode_mem(src)
+            xb, modrm, tail, _ = enc
+            rex = dst.w | dst.rex_r | xb
+            if rex:
+                code.append(0x40 | rex)
+            code.append(0x8D)
+            code.append(modrm | dst.reg_bits)
+            code += tail
+            return
         self._check_reg("lea", 1, dst, (32, 64))
         if src.__class__ is not Mem:
             raise _bad("lea", 2, src, "must be a memory operand")
@@ -507,6 +627,16 @@ class Encoder(CodeBuffer):
 
     # ----------------------------------------------------------- test/xchg
     def test(self, dst, src):
+        if dst.__class__ is Reg and src.__class__ is Reg and dst.gp \
+                and src.gp and src.size == dst.size:
+            code = self._code
+            self._recs.append((len(code), len(self._var), "test", dst, src))
+            rex = src.w | src.rex_r | dst.rex_b
+            if rex or src.force_rex or dst.force_rex:
+                code.append(0x40 | rex)
+            code.append(0x84 if src.size == 8 else 0x85)
+            code.append(0xC0 | src.reg_bits | dst.low)
+            return
         if src.__class__ is Mem and dst.__class__ is Reg:
             dst, src = src, dst        # test r, m is test m, r
         if src.__class__ is Reg:
@@ -562,6 +692,30 @@ class Encoder(CodeBuffer):
         if src is None:
             self._unary(5, "imul", dst, (8, 32, 64))
             return
+        if dst.__class__ is Reg and src.__class__ is Reg and dst.gp \
+                and dst.size != 8 and src.size == dst.size and src.gp:
+            code = self._code
+            rex = dst.w | dst.rex_r | src.rex_b
+            if imm is None:
+                self._recs.append((len(code), len(self._var), "imul", dst, src))
+                if rex:
+                    code.append(0x40 | rex)
+                code += b"\x0f\xaf"
+                code.append(0xC0 | dst.reg_bits | src.low)
+                return
+            if imm.__class__ is int and -0x80000000 <= imm <= 0x7FFFFFFF:
+                self._recs.append((len(code), len(self._var), "imul", dst, src, imm))
+                if rex:
+                    code.append(0x40 | rex)
+                if -128 <= imm <= 127:
+                    code.append(0x6B)
+                    code.append(0xC0 | dst.reg_bits | src.low)
+                    code.append(imm & 0xFF)
+                else:
+                    code.append(0x69)
+                    code.append(0xC0 | dst.reg_bits | src.low)
+                    code += _I32(imm)
+                return
         self._check_reg("imul", 1, dst, (32, 64))
         if src.__class__ is Reg:
             self._check_reg("imul", 2, src, (dst.size,))
@@ -581,6 +735,15 @@ class Encoder(CodeBuffer):
             self._modrm(b"\x69", dst.w, dst, src, _I32(v))
 
     def _unary(self, digit, name, op, sizes, opc=b"\xf7"):
+        if op.__class__ is Reg and op.gp:
+            code = self._code
+            self._recs.append((len(code), len(self._var), name, op))
+            rex = op.w | op.rex_b
+            if rex or op.force_rex:
+                code.append(0x40 | rex)
+            code.append(opc[0] - 1 if op.size == 8 else opc[0])
+            code.append(0xC0 | digit << 3 | op.low)
+            return
         size = self._rm_operand(name, 1, op, sizes)
         if size == 8:                 # F7 -> F6, FF -> FE: the r/m8 opcodes
             opc = _BYTE_OPCODE[opc]
@@ -609,6 +772,21 @@ class Encoder(CodeBuffer):
 
     # -------------------------------------------------------------- shifts
     def _shift(self, digit, name, dst, count):
+        if dst.__class__ is Reg and count.__class__ is int and dst.gp \
+                and 0 <= count <= 255:
+            code = self._code
+            self._recs.append((len(code), len(self._var), name, dst, count))
+            rex = dst.w | dst.rex_b
+            if rex or dst.force_rex:
+                code.append(0x40 | rex)
+            if count == 1:
+                code.append(0xD0 if dst.size == 8 else 0xD1)
+                code.append(0xC0 | digit << 3 | dst.low)
+            else:
+                code.append(0xC0 if dst.size == 8 else 0xC1)
+                code.append(0xC0 | digit << 3 | dst.low)
+                code.append(count)
+            return
         size = self._rm_operand(name, 1, dst, (8, 32, 64))
         w = 8 if size == 64 else 0
         byte = size == 8              # C0/D0/D2 are the r/m8 opcodes
@@ -720,6 +898,13 @@ class Encoder(CodeBuffer):
 
     # ---------------------------------------------------------- push / pop
     def push(self, src):
+        if src.__class__ is Reg and src.size == 64 and src.num >= 0:
+            code = self._code
+            self._recs.append((len(code), len(self._var), "push", src))
+            if src.rex_b:
+                code.append(0x41)
+            code.append(0x50 | src.low)
+            return
         if src.__class__ is Reg:
             self._check_reg("push", 1, src, (64,))
             self._note("push", src)
@@ -739,6 +924,13 @@ class Encoder(CodeBuffer):
                 self._code += b"\x68" + _I32(v)
 
     def pop(self, dst):
+        if dst.__class__ is Reg and dst.size == 64 and dst.num >= 0:
+            code = self._code
+            self._recs.append((len(code), len(self._var), "pop", dst))
+            if dst.rex_b:
+                code.append(0x41)
+            code.append(0x58 | dst.low)
+            return
         if dst.__class__ is Reg:
             self._check_reg("pop", 1, dst, (64,))
             self._note("pop", dst)
@@ -787,14 +979,43 @@ _SETCC = [bytes((0x0F, 0x90 | cc)) for cc in range(16)]
 _CMOV = [bytes((0x0F, 0x40 | cc)) for cc in range(16)]
 
 
+def _condition_pair(cc):
+    """setCC r/m8 and cmovCC r, r/m for condition number ``cc``: register
+    forms inline, anything else through Encoder.set / Encoder.cmov."""
+    set_name, set_op = "set" + CC_NAMES[cc], _SETCC[cc]
+    cmov_name, cmov_op = "cmov" + CC_NAMES[cc], _CMOV[cc]
+
+    def setcc(self, dst):
+        if dst.__class__ is Reg and dst.size == 8 and dst.num >= 0:
+            code = self._code
+            self._recs.append((len(code), len(self._var), set_name, dst))
+            if dst.rex_b or dst.force_rex:
+                code.append(0x40 | dst.rex_b)
+            code += set_op
+            code.append(0xC0 | dst.low)
+            return
+        Encoder.set(self, cc, dst)
+
+    def cmovcc(self, dst, src):
+        if dst.__class__ is Reg and src.__class__ is Reg and dst.gp \
+                and dst.size != 8 and src.size == dst.size and src.gp:
+            code = self._code
+            self._recs.append((len(code), len(self._var), cmov_name, dst, src))
+            rex = dst.w | dst.rex_r | src.rex_b
+            if rex:
+                code.append(0x40 | rex)
+            code += cmov_op
+            code.append(0xC0 | dst.reg_bits | src.low)
+            return
+        Encoder.cmov(self, cc, dst, src)
+
+    return setcc, cmovcc
+
+
 def _install_condition_methods():
     """je/jne/..., sete/..., cmove/... for every name and alias."""
     for cname, cc in CONDITIONS.items():
-        def setcc(self, dst, _cc=cc):
-            Encoder.set(self, _cc, dst)
-
-        def cmovcc(self, dst, src, _cc=cc):
-            Encoder.cmov(self, _cc, dst, src)
+        setcc, cmovcc = _condition_pair(cc)
 
         for prefix, fn in (("set", setcc), ("cmov", cmovcc)):
             fn.__name__ = prefix + cname

@@ -10,6 +10,8 @@ bracket sugar ``qword[rdi + rcx*8 + 16]``.
 
 from __future__ import annotations
 
+import struct
+
 from ..buffer import AsmError, Label
 from .regs import RIP, RIZ, NoIndex, Reg
 
@@ -140,7 +142,9 @@ class Mem:
 # needs a displacement even when it is 0 (base rbp/r13)).  Filled by the
 # checked path for combinations it accepted, so a hit needs no checks.
 _LAYOUTS: dict = {}
+_BASE_LAYOUTS: dict = {}      # the same for [base + disp]: base -> layout
 _DISP8 = [bytes((d,)) for d in range(256)]
+_I32 = struct.Struct("<i").pack
 
 
 def _encode_mem(m: Mem):
@@ -148,14 +152,17 @@ def _encode_mem(m: Mem):
     operand whose registers were seen before, else the checked path."""
     disp = m.disp
     if m.label is None and -0x80000000 <= disp <= 0x7FFFFFFF:
-        layout = _LAYOUTS.get((m.base, m.index, m.scale))
+        if m.index is None and m.scale == 1:
+            layout = _BASE_LAYOUTS.get(m.base)
+        else:
+            layout = _LAYOUTS.get((m.base, m.index, m.scale))
         if layout is not None:
             rex, rm, sib, needs_disp = layout
             if disp == 0 and not needs_disp:
                 return rex, rm, sib, -1
             if -128 <= disp <= 127:
                 return rex, 0x40 | rm, sib + _DISP8[disp & 0xFF], -1
-            return rex, 0x80 | rm, sib + disp.to_bytes(4, "little", signed=True), -1
+            return rex, 0x80 | rm, sib + _I32(disp), -1
     return _encode_mem_checked(m)
 
 
@@ -208,6 +215,8 @@ def _encode_mem_checked(m: Mem):
         rm, sib = 4, bytes((_SCALE_BITS[scale] | idx | base.low,))
     needs_disp = base.low == 5            # rbp/r13 need a displacement
     _LAYOUTS[key] = (rex, rm, sib, needs_disp)
+    if index is None and scale == 1:
+        _BASE_LAYOUTS[base] = _LAYOUTS[key]
     if disp == 0 and not needs_disp:
         return rex, rm, sib, -1
     if fits_i8(disp):

@@ -216,13 +216,124 @@ _INSNS: dict = {}
 
 
 def parse_into(b: Builder, text: str) -> Builder:
-    """Append the instructions of ``text`` to builder ``b``."""
+    """Append the instructions of ``text`` to builder ``b``.
+
+    One pass over the lines: a cached line runs its steps; a plain line
+    (see ``_plain_line``) is read here, inline, and its Encoder method
+    called directly (a line not cached is a first or second sighting, whose
+    operands the Builder's memo would not know either); anything else
+    takes the general parser (``_compile_line``)."""
     lines = _LINES
+    plain = _PLAIN
+    regs = REGS
+    number_start = _NUMBER_START
+    heads = _MEM_HEADS
+    digits = _DIGITS
+    layouts = _MEM_LAYOUTS
+    seen = _SEEN_LINES
     lineno = 0
     for line in text.split("\n"):
         lineno += 1
         steps = lines.get(line)
         if steps is None:
+            mnem, _, rest = line.partition(" ")
+            entry = plain.get(mnem)
+            if entry is not None:
+                fn, direct, need, most, takes_label = entry
+                ops = []
+                if rest:
+                    for t in rest.split(", "):
+                        reg = regs.get(t)
+                        if reg is not None:
+                            ops.append(reg)
+                            continue
+                        if t[:1] in number_start:
+                            try:
+                                num = int(t, 0)
+                            except ValueError:
+                                num = _number(t)
+                                if num is None:
+                                    break
+                            ops.append(num)
+                            continue
+                        if t[-1:] == "]":
+                            # [base + index*scale +/- disp] as Capstone
+                            # prints it: the text before the number names
+                            # the layout, looked up in _MEM_LAYOUTS.
+                            head, _, inner = t[:-1].partition("[")
+                            size = heads.get(head, 0)
+                            if size == 0:
+                                break
+                            head, _, num = inner.rpartition(" ")
+                            if num[:1] not in digits:      # no displacement
+                                lay = layouts.get(inner)
+                                if lay is None:
+                                    lay = _mem_layout(inner)
+                                    if lay is None:
+                                        break
+                                if lay[3]:
+                                    break
+                                ops.append(Mem(lay[0], lay[1], lay[2], 0, size))
+                                continue
+                            lay = layouts.get(head)
+                            if lay is None:
+                                lay = _mem_layout(head)
+                                if lay is None:
+                                    break
+                            if not lay[3]:
+                                break
+                            if num[:2] == "0x":
+                                try:
+                                    disp = int(num, 16)
+                                except ValueError:
+                                    break
+                            elif num.isdigit() and num.isascii():
+                                disp = int(num)        # "010" is decimal
+                            else:
+                                break
+                            ops.append(Mem(lay[0], lay[1], lay[2],
+                                           disp if lay[3] > 0 else -disp, size))
+                            continue
+                        if takes_label and not ops and t == rest \
+                                and _is_ident(t) and t.lower() not in regs:
+                            ops = None           # jne name
+                            try:
+                                direct(b, b.get_label(t))
+                            except AsmError as exc:
+                                raise AsmError(f"line {lineno}: {line.strip()!r}: "
+                                               f"{exc}") from None
+                        break
+                    else:
+                        if need <= len(ops) <= most:
+                            try:
+                                direct(b, *ops)
+                            except AsmError as exc:
+                                raise AsmError(f"line {lineno}: {line.strip()!r}: "
+                                               f"{exc}") from None
+                            h = hash(line)
+                            if h in seen:
+                                if len(lines) >= _CACHE_LIMIT:
+                                    lines.clear()
+                                lines[line] = ((fn, tuple(ops), line.strip()),)
+                            else:
+                                if len(seen) >= _SEEN_LIMIT:
+                                    seen.clear()
+                                seen.add(h)
+                            continue
+                    if ops is None:
+                        continue
+                elif not need and line == mnem:
+                    try:
+                        direct(b)
+                    except AsmError as exc:
+                        raise AsmError(f"line {lineno}: {line!r}: {exc}") from None
+                    continue
+            elif line[-1:] == ":" and _is_ident(line[:-1]):
+                try:
+                    b.bind(line[:-1])
+                except AsmError as exc:
+                    raise AsmError(f"line {lineno}: {line!r}: {exc}") from None
+                continue
             steps = _compile_line(line, lineno)
         try:
             for fn, args, stmt in steps:
@@ -303,6 +414,59 @@ def _plain_line(line: str):
 
 
 _NUMBER_START = frozenset("0123456789-+")
+
+# parse_into's memory operands: the text before "[" gives the size, the
+# text inside before the displacement names the layout: "rax + rcx*4"
+# (no displacement) or "rax + rcx*4 +" / "rbp -" (one follows) ->
+# (base, index, scale, sign of the displacement or 0).
+_MEM_HEADS = {"": None, "byte ptr ": 8, "dword ptr ": 32, "qword ptr ": 64}
+_LAYOUT = re.compile(r"([a-z0-9]+)(?: \+ ([a-z0-9]+)\*([1248]))?( [+-])?\Z").match
+_MEM_LAYOUTS: dict = {}
+_DIGITS = frozenset("0123456789")
+
+
+def _mem_layout(text: str):
+    """The _MEM_LAYOUTS entry of ``text``, or None when it is not one (a
+    name that is not a register, rip as the base): the general parser then
+    reads the line.  Registers only, so the table stays small."""
+    m = _LAYOUT(text)
+    if m is None:
+        return None
+    base, index, scale, sign = m.groups()
+    base = REGS.get(base)
+    if base is None or base is RIP:
+        return None
+    if index is not None:
+        index = REGS.get(index)
+        if index is None:
+            return None
+        scale = int(scale)
+    else:
+        scale = 1
+    lay = (base, index, scale, 0 if sign is None else 1 if sign == " +" else -1)
+    if len(_MEM_LAYOUTS) >= _CACHE_LIMIT:
+        _MEM_LAYOUTS.clear()
+    _MEM_LAYOUTS[text] = lay
+    return lay
+
+
+def _direct_table():
+    """mnemonic -> (Builder method, method for a line not cached, required
+    and most operands, takes a label).  The second is the Encoder's method
+    where the Builder's is the memo in front of it."""
+    from .encode import Encoder
+    own = {"cqo", "ret", "call", "jmp"}
+    table = {}
+    for mnem, fn in MNEMONICS.items():
+        direct = fn
+        if mnem[0] != "j" and mnem not in own:
+            direct = getattr(Encoder, fn.__name__, fn)
+        need, most = _ARITY[mnem]
+        table[mnem] = (fn, direct, need, most, mnem in _LABEL_TAKERS)
+    return table
+
+
+_PLAIN = _direct_table()
 
 
 def _compile_line(line: str, lineno: int):
