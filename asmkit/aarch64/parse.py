@@ -224,6 +224,10 @@ _NOTHING = (_nothing, ())
 _COND_METHOD = {"b." + c: "b_" + c for c in COND}
 _PLAIN_METHODS = {}
 _INDEX_EXTENDS = frozenset(["lsl", "uxtw", "sxtw", "sxtx"])
+# Operand texts that are names (condition, option or label) on the plain
+# path; conditions from the start, label names as they come (bounded).
+_NAMES = set(COND)
+_NAMES_LIMIT = 1 << 14
 _MEM_BASES = frozenset(r for r in by_name.values() if r.bits == 64 and not r.is_zr)
 
 
@@ -327,9 +331,11 @@ def _plain(line):
                         ops[-1] = Imm12(prev, amount)
                 else:
                     return None
-            elif _IDENT.match(text) and by_name.get(text.lower()) is None \
-                    and _MODIFIER.match(text.lower()) is None:
+            elif text in _NAMES or (_IDENT.match(text) and by_name.get(text.lower()) is None
+                                    and _MODIFIER.match(text.lower()) is None):
                 ops.append(text)          # condition, option or label name
+                if len(_NAMES) < _NAMES_LIMIT:
+                    _NAMES.add(text)
             else:
                 return None
     except ValueError:       # a bad number or operand: the general path names it
@@ -478,13 +484,35 @@ def parse_into(builder, text):
     whose methods are known).
     """
     cache = _LINE_CACHE
+    seen = _SEEN_LINES
     direct = builder.__class__ is Builder
     number, line = 0, ""
     try:
         for number, line in enumerate(text.splitlines(), 1):
             entry = cache.get(line)
             if entry is None:
-                _first_time(builder, line, direct)
+                if ":" in line or "/" in line:
+                    if line[-1:] == ":" and _IDENT.match(line[:-1]):
+                        builder.bind(line[:-1])        # name: (never cached)
+                    else:
+                        _first_time(builder, line, direct)
+                    continue
+                h = hash(line)
+                if h in seen:           # a second sighting: parse and keep
+                    _first_time(builder, line, direct)
+                    continue
+                if len(seen) >= _SEEN_LIMIT:
+                    seen.clear()
+                seen.add(h)
+                # A first sighting: the one-pass reader, the general parser
+                # for anything else; nothing kept (see _first_time).
+                plain = _plain(line)
+                function, args = plain if plain is not None else _compile(line)
+                try:
+                    function(builder, *args)
+                except TypeError:
+                    raise ParseError(f"{_mnemonic(line)}: wrong number or kind of "
+                                     f"operands") from None
                 continue
             record, function, args = entry
             if record is not None and direct:
