@@ -160,3 +160,47 @@ def test_benchmark_program_agrees_with_keystone_and_the_text_assembler():
 
 def test_encoder_module_exports():
     assert encode.Builder is Builder and issubclass(Builder, Encoder)
+
+
+def test_bitmask_table_holds_exactly_the_encodable_values():
+    """tables.LOGIC_IMM is filled at import with every logical immediate;
+    each entry is what encode_bitmask gives, and a value it refuses is not
+    in the table (so the fast path and the generic one agree)."""
+    import random
+    from asmkit.aarch64.operands import encode_bitmask
+    from asmkit.aarch64.tables import LOGIC_IMM
+    assert len([v for v in LOGIC_IMM[64] if v >= 0]) >= 5334
+    for bits in (64, 32):
+        for value, fields in LOGIC_IMM[bits].items():
+            if 0 <= value < 1 << bits:
+                enc = encode_bitmask(value, bits)
+                assert enc is not None and enc << 10 == fields
+                assert bits == 64 or not enc >> 12
+    rng = random.Random(8)
+    for bits in (64, 32):
+        for _ in range(20000):
+            value = rng.getrandbits(bits) & rng.getrandbits(bits) if rng.random() < 0.5 \
+                else rng.getrandbits(bits)
+            enc = encode_bitmask(value, bits)
+            encodable = enc is not None and (bits == 64 or not enc >> 12)
+            assert encodable == (value in LOGIC_IMM[bits])
+
+
+def test_movewide_fast_path_matches_the_generic_encoder():
+    from asmkit.aarch64.regs import REGS
+    for name, opc in (("movz", 2), ("movn", 0), ("movk", 3)):
+        for r in list(REGS) + ["x0"]:
+            for v in (0, 1, 0xFFFF, 0x10000, -1, True, 0x1234):
+                for sh in (0, 16, 32, 48, 8, -16, True, 16.0):
+                    a, b = Encoder(), Encoder()
+                    try:
+                        getattr(a, name)(r, v, sh)
+                        got = (bytes(a._code), a._recs)
+                    except Exception as exc:      # errors of every kind alike
+                        got = (type(exc), str(exc))
+                    try:
+                        b._emit(b._movewide(opc, r, v, sh), name, (r, v, sh))
+                        want = (bytes(b._code), b._recs)
+                    except Exception as exc:
+                        want = (type(exc), str(exc))
+                    assert got == want, (name, r, v, sh)
