@@ -158,6 +158,7 @@ def _patch_adrp(code, start, pc, target, word):
 
 _PATCH_SHORT = {19: _patch_b19, 14: _patch_b14}
 _FORMS = {}
+_LABEL_FORMS = {}     # cbz/cbnz word -> _relaxable(word, 19) (to a label)
 
 
 def _relaxable(word, bits, to_label=True):
@@ -560,6 +561,31 @@ def _load_store_method(name):
     return method
 
 
+_HW = {0: 0, 16: 1 << 21, 32: 2 << 21, 48: 3 << 21}   # move-wide shift -> hw field
+
+
+def _movewide_method(name, opc):
+    """movz/movn/movk rd, #imm16{, lsl #shift}: plain ints inline, a
+    MoveWide or anything unusual through the generic encoder."""
+    base = (opc << 29) | 0x12800000
+
+    def method(self, rd, imm, shift=0):
+        if rd.__class__ is Reg and imm.__class__ is int and shift.__class__ is int \
+                and 0 <= imm <= 0xFFFF:
+            d = ZR_D.get(rd)
+            hw = _HW.get(shift)
+            if d is not None and hw is not None and (d & SF or hw <= 1 << 21):
+                rec = (_pack(base | d | hw | (imm << 5)), name, rd, imm, shift)
+                self._recs.append(rec)
+                self._code += rec[0]
+                return
+        self._emit(self._movewide(opc, rd, imm, shift), name, (rd, imm, shift))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rd, #imm16{{, lsl #shift}}"
+    return method
+
+
 # Constants already planned: value -> ((word with rd 0, name, op, op), ...)
 _MOV64 = {}
 _MOV32 = {}
@@ -754,14 +780,9 @@ class Encoder(CodeBuffer):
         return ((bits == 64) << 31) | (opc << 29) | 0x12800000 | ((imm.shift >> 4) << 21) \
             | (imm.imm16 << 5) | _rz(rd, bits, "destination")
 
-    def movz(self, rd, imm, shift=0):
-        self._emit(self._movewide(2, rd, imm, shift), "movz", (rd, imm, shift))
-
-    def movn(self, rd, imm, shift=0):
-        self._emit(self._movewide(0, rd, imm, shift), "movn", (rd, imm, shift))
-
-    def movk(self, rd, imm, shift=0):
-        self._emit(self._movewide(3, rd, imm, shift), "movk", (rd, imm, shift))
+    movz = _movewide_method("movz", 2)
+    movn = _movewide_method("movn", 0)
+    movk = _movewide_method("movk", 3)
 
     def mov(self, rd, src):
         """Register move (orr, or add #0 with sp) or any constant (movz/movn/orr/movk)."""
@@ -934,7 +955,13 @@ class Encoder(CodeBuffer):
         except (KeyError, TypeError):
             bits = _width(rt)
             word = 0x34000000 | ((bits == 64) << 31) | _rz(rt, bits, "register")
-        self._cond_branch(word, 19, "cbz", (rt, target), target)
+        if target.__class__ is Label and self.relax and target.owner is self:
+            forms = _LABEL_FORMS.get(word)
+            if forms is None:
+                forms = _LABEL_FORMS[word] = _relaxable(word, 19)
+            self.branch_to_label(target, forms, "cbz", rt, target)
+        else:
+            self._cond_branch(word, 19, "cbz", (rt, target), target)
 
     def cbnz(self, rt, target):
         try:
@@ -942,7 +969,13 @@ class Encoder(CodeBuffer):
         except (KeyError, TypeError):
             bits = _width(rt)
             word = 0x35000000 | ((bits == 64) << 31) | _rz(rt, bits, "register")
-        self._cond_branch(word, 19, "cbnz", (rt, target), target)
+        if target.__class__ is Label and self.relax and target.owner is self:
+            forms = _LABEL_FORMS.get(word)
+            if forms is None:
+                forms = _LABEL_FORMS[word] = _relaxable(word, 19)
+            self.branch_to_label(target, forms, "cbnz", rt, target)
+        else:
+            self._cond_branch(word, 19, "cbnz", (rt, target), target)
 
     def _tb(self, base, name, rt, bit, target):
         bits = _width(rt)
