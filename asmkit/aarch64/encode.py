@@ -158,6 +158,7 @@ def _patch_adrp(code, start, pc, target, word):
 
 _PATCH_SHORT = {19: _patch_b19, 14: _patch_b14}
 _FORMS = {}
+_LABEL_FORMS = {}     # cbz/cbnz/tbz/tbnz word -> _relaxable(word, bits) (to a label)
 
 
 def _relaxable(word, bits, to_label=True):
@@ -560,6 +561,69 @@ def _load_store_method(name):
     return method
 
 
+_HW = {0: 0, 16: 1 << 21, 32: 2 << 21, 48: 3 << 21}   # move-wide shift -> hw field
+
+
+def _movewide_method(name, opc):
+    """movz/movn/movk rd, #imm16{, lsl #shift}: plain ints inline, a
+    MoveWide or anything unusual through the generic encoder."""
+    base = (opc << 29) | 0x12800000
+
+    def method(self, rd, imm, shift=0):
+        if rd.__class__ is Reg and imm.__class__ is int and shift.__class__ is int \
+                and 0 <= imm <= 0xFFFF:
+            d = ZR_D.get(rd)
+            hw = _HW.get(shift)
+            if d is not None and hw is not None and (d & SF or hw <= 1 << 21):
+                rec = (_pack(base | d | hw | (imm << 5)), name, rd, imm, shift)
+                self._recs.append(rec)
+                self._code += rec[0]
+                return
+        self._emit(self._movewide(opc, rd, imm, shift), name, (rd, imm, shift))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rd, #imm16{{, lsl #shift}}"
+    return method
+
+
+_PAIR_IDX = {OFFSET: 2 << 23, POST: 1 << 23, PRE: 3 << 23}
+
+
+def _pair_method(name, load):
+    """ldp/stp rt, rt2, [xn, #off] | [xn, #off]! | [xn], #off: the plain case
+    inline; anything the generic encoder might refuse (a misfit offset,
+    equal destinations, a writeback base that is also a data register) goes
+    to it, so it makes the decision and names the error."""
+    base = 0x28000000 | (load << 22)
+
+    def method(self, rt, rt2, addr):
+        if addr.__class__ is Mem and rt.__class__ is Reg and rt2.__class__ is Reg:
+            t = ZR_D.get(rt)
+            t2 = ZR_D.get(rt2)
+            off = addr.offset
+            idx = _PAIR_IDX.get(addr.mode)
+            n = BASE_N.get(addr.base)
+            if t is not None and t2 is not None and not (t ^ t2) & SF \
+                    and off.__class__ is int and idx is not None and n is not None:
+                sh = 3 if t & SF else 2
+                q = off >> sh
+                t &= 31
+                t2 &= 31
+                if q << sh == off and -64 <= q <= 63 and not (load and t == t2) \
+                        and (idx == 2 << 23 or n >> 5 == 31
+                             or (n >> 5 != t and n >> 5 != t2)):
+                    rec = (_pack(base | ((sh - 2) << 31) | idx | ((q & 0x7F) << 15)
+                                 | (t2 << 10) | n | t), name, rt, rt2, addr)
+                    self._recs.append(rec)
+                    self._code += rec[0]
+                    return
+        self._emit(self._pair(load, rt, rt2, addr), name, (rt, rt2, addr))
+
+    method.__name__ = name
+    method.__doc__ = f"{name} rt, rt2, [xn, #off] | [xn, #off]! | [xn], #off"
+    return method
+
+
 # Constants already planned: value -> ((word with rd 0, name, op, op), ...)
 _MOV64 = {}
 _MOV32 = {}
@@ -754,14 +818,9 @@ class Encoder(CodeBuffer):
         return ((bits == 64) << 31) | (opc << 29) | 0x12800000 | ((imm.shift >> 4) << 21) \
             | (imm.imm16 << 5) | _rz(rd, bits, "destination")
 
-    def movz(self, rd, imm, shift=0):
-        self._emit(self._movewide(2, rd, imm, shift), "movz", (rd, imm, shift))
-
-    def movn(self, rd, imm, shift=0):
-        self._emit(self._movewide(0, rd, imm, shift), "movn", (rd, imm, shift))
-
-    def movk(self, rd, imm, shift=0):
-        self._emit(self._movewide(3, rd, imm, shift), "movk", (rd, imm, shift))
+    movz = _movewide_method("movz", 2)
+    movn = _movewide_method("movn", 0)
+    movk = _movewide_method("movk", 3)
 
     def mov(self, rd, src):
         """Register move (orr, or add #0 with sp) or any constant (movz/movn/orr/movk)."""
@@ -934,7 +993,13 @@ class Encoder(CodeBuffer):
         except (KeyError, TypeError):
             bits = _width(rt)
             word = 0x34000000 | ((bits == 64) << 31) | _rz(rt, bits, "register")
-        self._cond_branch(word, 19, "cbz", (rt, target), target)
+        if target.__class__ is Label and self.relax and target.owner is self:
+            forms = _LABEL_FORMS.get(word)
+            if forms is None:
+                forms = _LABEL_FORMS[word] = _relaxable(word, 19)
+            self.branch_to_label(target, forms, "cbz", rt, target)
+        else:
+            self._cond_branch(word, 19, "cbz", (rt, target), target)
 
     def cbnz(self, rt, target):
         try:
@@ -942,9 +1007,27 @@ class Encoder(CodeBuffer):
         except (KeyError, TypeError):
             bits = _width(rt)
             word = 0x35000000 | ((bits == 64) << 31) | _rz(rt, bits, "register")
-        self._cond_branch(word, 19, "cbnz", (rt, target), target)
+        if target.__class__ is Label and self.relax and target.owner is self:
+            forms = _LABEL_FORMS.get(word)
+            if forms is None:
+                forms = _LABEL_FORMS[word] = _relaxable(word, 19)
+            self.branch_to_label(target, forms, "cbnz", rt, target)
+        else:
+            self._cond_branch(word, 19, "cbnz", (rt, target), target)
 
     def _tb(self, base, name, rt, bit, target):
+        if rt.__class__ is Reg and bit.__class__ is int:
+            d = ZR_D.get(rt)
+            if d is not None and 0 <= bit < (64 if d & SF else 32):
+                word = base | ((bit >> 5) << 31) | ((bit & 31) << 19) | (d & 31)
+                if target.__class__ is Label and self.relax and target.owner is self:
+                    forms = _LABEL_FORMS.get(word)
+                    if forms is None:
+                        forms = _LABEL_FORMS[word] = _relaxable(word, 14)
+                    self.branch_to_label(target, forms, name, rt, bit, target)
+                else:
+                    self._cond_branch(word, 14, name, (rt, bit, target), target)
+                return
         bits = _width(rt)
         if not 0 <= _int(bit, "bit number") < bits:
             raise OperandError(f"{name}: bit {bit} out of range 0..{bits - 1}")
@@ -1100,11 +1183,8 @@ class Encoder(CodeBuffer):
         return ((bits == 64) << 31) | 0x28000000 | (idx << 23) | (load << 22) \
             | (((off // size) & 0x7F) << 15) | (t2 << 10) | (n << 5) | t
 
-    def ldp(self, rt, rt2, addr):
-        self._emit(self._pair(1, rt, rt2, addr), "ldp", (rt, rt2, addr))
-
-    def stp(self, rt, rt2, addr):
-        self._emit(self._pair(0, rt, rt2, addr), "stp", (rt, rt2, addr))
+    ldp = _pair_method("ldp", 1)
+    stp = _pair_method("stp", 0)
 
     # ------------------------------------------------------------- system
     def nop(self):

@@ -221,54 +221,125 @@ def _nothing(builder):
 _NOTHING = (_nothing, ())
 
 
-_PLAIN_MEM = re.compile(r"\[([a-z0-9]+)(?:, #(-?0x[0-9a-f]+|-?[0-9]+))?\](!?)\Z").match
 _COND_METHOD = {"b." + c: "b_" + c for c in COND}
+_PLAIN_METHODS = {}
+_INDEX_EXTENDS = frozenset(["lsl", "uxtw", "sxtw", "sxtx"])
+# Operand texts that are names (condition, option or label) on the plain
+# path; conditions from the start, label names as they come (bounded).
+_NAMES = set(COND)
+_NAMES_LIMIT = 1 << 14
+_MEM_BASES = frozenset(r for r in by_name.values() if r.bits == 64 and not r.is_zr)
+
+
+def _plain_methods():
+    """mnemonic -> Builder method for the one-pass reader (built once): the
+    same lookup as ``_methods().get(_COND_METHOD.get(m) or _RENAME.get(m, m))``."""
+    if not _PLAIN_METHODS:
+        methods = _methods()
+        table = dict(methods)
+        for text, name in list(_RENAME.items()) + list(_COND_METHOD.items()):
+            if name in methods:
+                table[text] = methods[name]
+            else:
+                table.pop(text, None)
+        _PLAIN_METHODS.update(table)
+    return _PLAIN_METHODS
 
 
 def _plain(line):
     """``(method, args)`` for a line holding one instruction whose operands
-    are registers, ``#numbers``, names and ``[xn]``/``[xn, #off]``/
-    ``[xn, #off]!``/``[xn], #off`` as Capstone prints them, or None for
-    anything else (``_compile`` then parses it and names any error)."""
+    are registers, ``#numbers``, names, ``lsl #n``-style modifiers and
+    ``[xn]``/``[xn, #off]``/``[xn, #off]!``/``[xn], #off``/``[xn, xm{, ext
+    #n}]`` as Capstone prints them, or None for anything else (``_compile``
+    then parses it and names any error)."""
     mnemonic, _, rest = line.strip().partition(" ")
-    method = _methods().get(_COND_METHOD.get(mnemonic) or _RENAME.get(mnemonic, mnemonic))
+    method = (_PLAIN_METHODS or _plain_methods()).get(mnemonic)
     if method is None or not rest:
         return None
     ops = []
-    for text in rest.split(", "):
-        reg = by_name.get(text)
-        if reg is not None:
-            ops.append(reg)
-        elif text[:1] == "#":
-            try:
-                value = int(text[1:], 0)
-            except ValueError:
+    try:
+        if "[" in rest:
+            head, _, tail = rest.partition("[")
+            inner, close, after = tail.partition("]")
+            if not close or "[" in after or (head and head[-2:] != ", "):
                 return None
-            if ops and ops[-1].__class__ is Mem and ops[-1].mode == OFFSET \
-                    and ops[-1].offset == 0:
-                # Capstone prints a negative post-index offset as 64-bit unsigned
-                ops[-1] = Mem(ops[-1].base, value - (1 << 64) if value >= 1 << 63
-                              else value, POST)
+            if head:
+                for text in head[:-2].split(", "):
+                    reg = by_name.get(text)
+                    if reg is None:
+                        return None
+                    ops.append(reg)
+            parts = inner.split(", ")
+            base = by_name.get(parts[0])
+            if base not in _MEM_BASES:
+                return None
+            n = len(parts)
+            if after[:1] == "!":
+                after = after[1:]
+                mode = PRE
             else:
-                ops.append(value)
-        elif text[:1] == "[":
-            m = _PLAIN_MEM(text)
-            if m is None:
+                mode = OFFSET
+            if n == 1:
+                ops.append(Mem(base, 0, mode))
+            elif parts[1][:1] == "#":
+                if n != 2:
+                    return None
+                ops.append(Mem(base, int(parts[1][1:], 0), mode))
+            else:
+                index = by_name.get(parts[1])
+                if index is None or mode == PRE or n > 3:
+                    return None
+                if n == 2:
+                    ops.append(RegOffset(base, index))
+                else:
+                    ext, hash_, amount = parts[2].partition(" #")
+                    if ext not in _INDEX_EXTENDS:
+                        return None
+                    ops.append(RegOffset(base, index, ext,
+                                         int(amount, 0) if hash_ else None))
+            if not after:
+                return method, tuple(ops)
+            if after[:2] != ", ":
                 return None
-            base = by_name.get(m.group(1))
-            if base is None:
+            rest = after[2:]
+        for text in rest.split(", "):
+            reg = by_name.get(text)
+            if reg is not None:
+                ops.append(reg)
+            elif text[:1] == "#":
+                value = int(text[1:], 0)
+                if ops and ops[-1].__class__ is Mem and ops[-1].mode == OFFSET \
+                        and ops[-1].offset == 0:
+                    # Capstone prints a negative post-index offset as 64-bit unsigned
+                    ops[-1] = Mem(ops[-1].base, value - (1 << 64) if value >= 1 << 63
+                                  else value, POST)
+                else:
+                    ops.append(value)
+            elif " #" in text:            # a trailing modifier: lsl #n, sxtw #n
+                kind, _, amount = text.partition(" #")
+                if not ops or _MODIFIER.match(kind) is None:
+                    return None
+                amount = int(amount, 0)
+                prev = ops[-1]
+                if prev.__class__ is Reg:
+                    ops[-1] = (ShiftedReg if kind in SHIFTS else ExtendedReg)(
+                        prev, kind, amount)
+                elif prev.__class__ is int and kind == "lsl":
+                    if mnemonic in ("movz", "movn", "movk"):
+                        ops.append(amount)
+                    else:
+                        ops[-1] = Imm12(prev, amount)
+                else:
+                    return None
+            elif text in _NAMES or (_IDENT.match(text) and by_name.get(text.lower()) is None
+                                    and _MODIFIER.match(text.lower()) is None):
+                ops.append(text)          # condition, option or label name
+                if len(_NAMES) < _NAMES_LIMIT:
+                    _NAMES.add(text)
+            else:
                 return None
-            offset = m.group(2)
-            try:
-                offset = 0 if offset is None else int(offset, 0)
-            except ValueError:             # "#010": the general path reads it
-                return None
-            ops.append(Mem(base, offset, PRE if m.group(3) else OFFSET))
-        elif _IDENT.match(text) and by_name.get(text.lower()) is None \
-                and _MODIFIER.match(text.lower()) is None:
-            ops.append(text)          # condition, option or label name
-        else:
-            return None
+    except ValueError:       # a bad number or operand: the general path names it
+        return None
     return method, tuple(ops)
 
 
@@ -413,13 +484,35 @@ def parse_into(builder, text):
     whose methods are known).
     """
     cache = _LINE_CACHE
+    seen = _SEEN_LINES
     direct = builder.__class__ is Builder
     number, line = 0, ""
     try:
         for number, line in enumerate(text.splitlines(), 1):
             entry = cache.get(line)
             if entry is None:
-                _first_time(builder, line, direct)
+                if ":" in line or "/" in line:
+                    if line[-1:] == ":" and _IDENT.match(line[:-1]):
+                        builder.bind(line[:-1])        # name: (never cached)
+                    else:
+                        _first_time(builder, line, direct)
+                    continue
+                h = hash(line)
+                if h in seen:           # a second sighting: parse and keep
+                    _first_time(builder, line, direct)
+                    continue
+                if len(seen) >= _SEEN_LIMIT:
+                    seen.clear()
+                seen.add(h)
+                # A first sighting: the one-pass reader, the general parser
+                # for anything else; nothing kept (see _first_time).
+                plain = _plain(line)
+                function, args = plain if plain is not None else _compile(line)
+                try:
+                    function(builder, *args)
+                except TypeError:
+                    raise ParseError(f"{_mnemonic(line)}: wrong number or kind of "
+                                     f"operands") from None
                 continue
             record, function, args = entry
             if record is not None and direct:

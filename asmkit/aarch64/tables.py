@@ -39,6 +39,35 @@ LOGIC_IMM = {64: {}, 32: {}}
 _LOGIC_IMM_LIMIT = 1 << 15
 
 
+def _all_bitmasks():
+    """Every logical immediate (5,334 at 64 bits, 1,302 at 32), written as
+    its unsigned value, with the fields ``encode_bitmask`` gives it: an
+    element of ``size`` bits holding ``ones`` set bits rotated right by
+    ``immr``, replicated.  Filled once, so a never-seen value hits the
+    table too (tests/asmkit/test_aarch64_fast.py checks it against
+    ``encode_bitmask``)."""
+    for size in (2, 4, 8, 16, 32, 64):
+        emask = (1 << size) - 1
+        n = 1 if size == 64 else 0
+        for ones in range(1, size):
+            run = (1 << ones) - 1
+            imms = ((-2 * size) & 0x3F) | (ones - 1)
+            for immr in range(size):
+                elem = ((run >> immr) | (run << (size - immr))) & emask
+                value = elem
+                width = size
+                while width < 64:
+                    value |= value << width
+                    width *= 2
+                fields = ((n << 12) | (immr << 6) | imms) << 10
+                LOGIC_IMM[64][value] = fields
+                if size <= 32:
+                    LOGIC_IMM[32][value & 0xFFFFFFFF] = fields
+
+
+_all_bitmasks()
+
+
 def cache_bitmask(value, bits, fields):
     """Remember that ``value`` encodes as ``fields`` at ``bits`` width."""
     table = LOGIC_IMM[bits]

@@ -160,3 +160,99 @@ def test_benchmark_program_agrees_with_keystone_and_the_text_assembler():
 
 def test_encoder_module_exports():
     assert encode.Builder is Builder and issubclass(Builder, Encoder)
+
+
+def test_bitmask_table_holds_exactly_the_encodable_values():
+    """tables.LOGIC_IMM is filled at import with every logical immediate;
+    each entry is what encode_bitmask gives, and a value it refuses is not
+    in the table (so the fast path and the generic one agree)."""
+    import random
+    from asmkit.aarch64.operands import encode_bitmask
+    from asmkit.aarch64.tables import LOGIC_IMM
+    assert len([v for v in LOGIC_IMM[64] if v >= 0]) >= 5334
+    for bits in (64, 32):
+        for value, fields in LOGIC_IMM[bits].items():
+            if 0 <= value < 1 << bits:
+                enc = encode_bitmask(value, bits)
+                assert enc is not None and enc << 10 == fields
+                assert bits == 64 or not enc >> 12
+    rng = random.Random(8)
+    for bits in (64, 32):
+        for _ in range(20000):
+            value = rng.getrandbits(bits) & rng.getrandbits(bits) if rng.random() < 0.5 \
+                else rng.getrandbits(bits)
+            enc = encode_bitmask(value, bits)
+            encodable = enc is not None and (bits == 64 or not enc >> 12)
+            assert encodable == (value in LOGIC_IMM[bits])
+
+
+def test_movewide_fast_path_matches_the_generic_encoder():
+    from asmkit.aarch64.regs import REGS
+    for name, opc in (("movz", 2), ("movn", 0), ("movk", 3)):
+        for r in list(REGS) + ["x0"]:
+            for v in (0, 1, 0xFFFF, 0x10000, -1, True, 0x1234):
+                for sh in (0, 16, 32, 48, 8, -16, True, 16.0):
+                    a, b = Encoder(), Encoder()
+                    try:
+                        getattr(a, name)(r, v, sh)
+                        got = (bytes(a._code), a._recs)
+                    except Exception as exc:      # errors of every kind alike
+                        got = (type(exc), str(exc))
+                    try:
+                        b._emit(b._movewide(opc, r, v, sh), name, (r, v, sh))
+                        want = (bytes(b._code), b._recs)
+                    except Exception as exc:
+                        want = (type(exc), str(exc))
+                    assert got == want, (name, r, v, sh)
+
+
+def test_pair_and_test_branch_fast_paths_match_the_generic_encoder():
+    """ldp/stp and tbz/tbnz take their plain cases inline; bytes, records and
+    errors equal the generic encoder's for awkward operands too."""
+    import itertools
+    from asmkit.aarch64.operands import OFFSET, POST, PRE, RegOffset
+    from asmkit.aarch64.regs import WZR, XZR
+    regs = [X[0], X[1], X[30], W[0], W[1], SP, XZR, WZR, "x0"]
+    for load, name in ((1, "ldp"), (0, "stp")):
+        for rt, rt2 in itertools.product(regs, regs):
+            for base in (X[0], X[1], SP):
+                for off in (0, 8, 4, -8, -512, 504, 512, 252, 256, 3, 1.0, True):
+                    for mode in (OFFSET, PRE, POST):
+                        for addr in (Mem(base, off, mode), RegOffset(x1, x2)):
+                            out = []
+                            for fast in (True, False):
+                                e = Encoder()
+                                try:
+                                    if fast:
+                                        getattr(e, name)(rt, rt2, addr)
+                                    else:
+                                        e._emit(e._pair(load, rt, rt2, addr), name,
+                                                (rt, rt2, addr))
+                                    out.append((bytes(e._code), e._recs))
+                                except Exception as exc:
+                                    out.append((type(exc), str(exc)))
+                            assert out[0] == out[1], (name, rt, rt2, base, off, mode)
+    for name in ("tbz", "tbnz"):
+        for rt in regs:
+            for bit in (0, 5, 31, 32, 63, 64, -1, True):
+                for relax in (True, False):
+                    out = []
+                    for b in (Encoder(relax=relax), Encoder(relax=relax)):
+                        top = b.here()
+                        b.nop()
+                        try:
+                            if out:   # the generic path, as before the fast one
+                                bits = encode._width(rt)
+                                if not 0 <= encode._int(bit, "bit number") < bits:
+                                    raise OperandError(
+                                        f"{name}: bit {bit} out of range 0..{bits - 1}")
+                                word = (0x36000000 if name == "tbz" else 0x37000000) \
+                                    | ((bit >> 5) << 31) | ((bit & 31) << 19) \
+                                    | encode._rz(rt, bits, "register")
+                                b._cond_branch(word, 14, name, (rt, bit, top), top)
+                            else:
+                                getattr(b, name)(rt, bit, top)
+                            out.append((b.finish(0x1000), b.listing(0x1000)))
+                        except Exception as exc:
+                            out.append((type(exc), str(exc)))
+                    assert out[0] == out[1], (name, rt, bit, relax)
