@@ -102,8 +102,8 @@ class Interpreter:
     def _adopt(self, stack: list, handed: list):
         """Frames native code handed back: the innermost continues, the rest
         become suspended callers. Returns the new (cf, pc, L, S, depth)."""
-        for f, p, l2, s2 in handed[:-1]:
-            stack.append((self.function(f), p, l2, s2))
+        function = self.function
+        stack.extend([(function(f), p, l2, s2) for f, p, l2, s2 in handed[:-1]])
         fidx, pc, L, S = handed[-1]
         return self.function(fidx), pc, L, S, len(stack) + 1
 

@@ -15,6 +15,7 @@ do with what native code hands back.
 """
 from __future__ import annotations
 
+import gc
 import socket
 import signal
 import threading
@@ -212,33 +213,52 @@ class Tiering:
 
     def _hand_back(self):
         """Rebuild interpreter frames (outermost first) from the machine
-        stack's return addresses and the value stack."""
+        stack's return addresses and the value stack. The walk only collects
+        each frame's base; the words are then sliced out of the value stack
+        in bulk, so a hand-back of 10^6 big frames costs a list slice per
+        frame, not a ctypes read per word."""
         st = self.state
         sp, base = st.get('exit_sp'), st.get('exit_base')
-        frames = []
+        ret_word = st.mstack_word
+        functions, facts = self.program.functions, self.program.facts
+        sites = {}          # return address -> (function, CALL offset, delta, height, resume pc, kept)
+        walk = []           # (site, base), innermost first
         while True:
-            ret = st.read_words(sp, 1)[0]
+            ret = ret_word(sp)
             if ret == self.entry_return:
                 break
-            placed, off = self.cache.lookup(ret)
-            call_pc, delta, height = placed.code.return_sites[off]
-            base -= delta
-            fidx = placed.code.func_index
-            f = self.program.functions[fidx]
-            words = st.read_words(base, f.nslots + height)
-            L, S = words[:f.nslots], words[f.nslots:]
-            if frames:          # a suspended caller: resumes after its CALL, args consumed
-                callee = self.program.functions[self.program.facts[fidx].at[call_pc].arg]
-                del S[len(S) - callee.nargs:]
-                pc = self.program.facts[fidx].at[call_pc].end
-            else:               # the innermost: redoes its CALL in the interpreter
-                pc = call_pc
-            frames.append((fidx, pc, L, S))
+            site = sites.get(ret)
+            if site is None:
+                placed, off = self.cache.lookup(ret)
+                fidx = placed.code.func_index
+                call_pc, delta, height = placed.code.return_sites[off]
+                ins = facts[fidx].at[call_pc]
+                site = sites[ret] = (fidx, call_pc, delta, height, ins.end,
+                                     height - functions[ins.arg].nargs)
+            base -= site[2]
+            walk.append((site, base))
             sp += abi.WORD
-        frames.reverse()
+        words, origin = st.vstack_words, st.vstack.address
+        frames = []
+        collecting = gc.isenabled()
+        gc.disable()        # millions of new lists: no collection passes over them midway
+        try:
+            for i in range(len(walk) - 1, -1, -1):
+                (fidx, call_pc, _, height, resume, kept), base = walk[i]
+                lo = (base - origin) // abi.WORD
+                mid = lo + functions[fidx].nslots
+                if i:           # a suspended caller: resumes after its CALL, args consumed
+                    frames.append((fidx, resume, words[lo:mid].tolist(),
+                                   words[mid:mid + kept].tolist()))
+                else:           # the innermost: redoes its CALL in the interpreter
+                    frames.append((fidx, call_pc, words[lo:mid].tolist(),
+                                   words[mid:mid + height].tolist()))
+        finally:
+            if collecting:
+                gc.enable()
         self.handbacks += 1
         inner = frames[-1]
-        self.say(f'fallback to the interpreter at {self.program.functions[inner[0]].name}+{inner[1]} '
+        self.say(f'fallback to the interpreter at {functions[inner[0]].name}+{inner[1]} '
                  f'({len(frames)} frame{"s" if len(frames) != 1 else ""} handed back)')
         return frames
 

@@ -34,6 +34,9 @@ class NativeState:
         self.mstack = Region((max_call_depth + 64) * abi.WORD + SIGNAL_MARGIN + PAGE,
                              noreserve=True)
         self.mstack.guard_low_page()
+        # word views for bulk reads (hand-backs): one slice per frame
+        self.vstack_words = memoryview(self.vstack.map).cast('q')
+        self._mstack_words = memoryview(self.mstack.map).cast('q')
         self.set('mem_base', memory.address)
         self.set('mem_cells', memory.ncells)
         self.set('out_ptr', self.out.address)
@@ -67,6 +70,10 @@ class NativeState:
             return []
         return list((ctypes.c_int64 * count).from_address(address))
 
+    def mstack_word(self, address: int) -> int:
+        """The machine-stack word at address (a return address)."""
+        return self._mstack_words[(address - self.mstack.address) // abi.WORD]
+
     def write_words(self, address: int, values) -> None:
         n = len(values)
         if n:
@@ -75,6 +82,8 @@ class NativeState:
     def close(self):
         """Unmap everything (after the run; no code may use it again)."""
         self.fields = None
+        self.vstack_words.release()
+        self._mstack_words.release()
         for region in (self.block, self.out, self.vstack, self.mstack):
             region.close()
 
