@@ -5,9 +5,14 @@ its pages are RW, then flipped to RX (``mprotect``) before it can be called;
 ``patch()`` flips them back to RW, writes, and returns them to RX.  After
 every write of code ``asmkit.icache.flush_icache`` runs (a no-op on x86-64).
 
-The arena is one reservation carved into page-granular blobs with a
-first-fit free list, so many blobs can live and die independently, and
-running out raises :class:`ArenaExhausted` (the caller can free or grow).
+The arena is one reservation carved into blobs with a first-fit free
+list, so many blobs can live and die independently, and running out raises
+:class:`ArenaExhausted` (the caller can free or grow).  Blobs are whole
+pages by default; an arena made with a smaller ``granule`` packs blobs by
+bytes, several to a page.  Writing into a page that already holds live code
+then flips just the pages written RX -> RW -> RX (never RWX), so the caller
+must not be running code from those pages at the time; a page goes back to
+PROT_NONE only once no blob is left on it.
 """
 
 from __future__ import annotations
@@ -108,10 +113,19 @@ class Blob:
 
 
 class CodeArena:
-    """``size`` bytes of code memory reserved once and handed out as blobs."""
+    """``size`` bytes of code memory reserved once and handed out as blobs.
 
-    def __init__(self, size: int = 1 << 20):
-        self.size = (size + PAGE - 1) // PAGE * PAGE
+    ``granule`` (a power of two, at most a page) is the unit blobs are cut
+    in; with a granule below a page, ``capacity`` (the bytes handed out) is
+    ``size`` rounded up to the granule rather than to a page.
+    """
+
+    def __init__(self, size: int = 1 << 20, granule: int = PAGE):
+        if granule <= 0 or granule > PAGE or granule & (granule - 1):
+            raise ValueError(f"granule {granule} is not a power of two up to {PAGE}")
+        self.granule = granule
+        self.capacity = max(granule, -(-size // granule) * granule)
+        self.size = (self.capacity + PAGE - 1) // PAGE * PAGE
         addr = _libc.mmap(None, self.size, PROT_NONE,
                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         if addr in (None, _MAP_FAILED):
@@ -119,7 +133,7 @@ class CodeArena:
             raise MemoryError_(err, f"mmap of {self.size:#x} bytes failed "
                                f"(errno {err})")
         self.base = addr
-        self._free = [(0, self.size)]     # sorted (offset, length) ranges
+        self._free = [(0, self.capacity)]     # sorted (offset, length) ranges
         self._lock = threading.Lock()
         self.blobs = set()
         self.closed = False
@@ -149,7 +163,8 @@ class CodeArena:
         """A blob of at least ``size`` bytes, initially holding ``code``."""
         if self.closed:
             raise ValueError("code arena is closed")
-        span = max(PAGE, (size + PAGE - 1) // PAGE * PAGE)
+        g = self.granule
+        span = max(g, (size + g - 1) // g * g)
         with self._lock:
             off = self._take(span)
         blob = Blob(self, self.base + off, len(code), span)
@@ -168,7 +183,6 @@ class CodeArena:
     def free(self, blob: Blob) -> None:
         if blob.arena is not self or blob.freed:
             raise ValueError(f"{blob!r} is not a live blob of this arena")
-        _protect(blob.address, blob.span, PROT_NONE)
         blob.freed = True
         self.blobs.discard(blob)
         with self._lock:
@@ -181,16 +195,34 @@ class CodeArena:
                 else:
                     merged.append((off, n))
             self._free = merged
+            # pages of the blob that no other blob shares become inaccessible
+            start = blob.address - self.base
+            lo, hi = start // PAGE * PAGE, -(-(start + blob.span) // PAGE) * PAGE
+            for page in range(lo, hi, PAGE):
+                if self._is_free(page, min(page + PAGE, self.capacity)):
+                    _protect(self.base + page, PAGE, PROT_NONE)
+
+    def _is_free(self, start: int, end: int) -> bool:
+        for off, n in self._free:
+            if off <= start and end <= off + n:
+                return True
+            if off > start:
+                return False
+        return False
 
     # -------------------------------------------------------------- W^X
     def _write(self, address: int, span: int, offset: int, data: bytes):
-        """RW, copy, then RX: the pages are never writable and executable."""
-        _protect(address, span, PROT_READ | PROT_WRITE)
+        """RW, copy, then RX: the pages are never writable and executable.
+        Only the pages the blob covers are flipped (with packed blobs, a
+        neighbour's code on them is not executable meanwhile)."""
+        lo = address // PAGE * PAGE
+        hi = -(-(address + span) // PAGE) * PAGE
+        _protect(lo, hi - lo, PROT_READ | PROT_WRITE)
         try:
             if data:
                 ctypes.memmove(address + offset, data, len(data))
         finally:
-            _protect(address, span, PROT_READ | PROT_EXEC)
+            _protect(lo, hi - lo, PROT_READ | PROT_EXEC)
         if data:
             _flush(address + offset, len(data))
 

@@ -3,10 +3,13 @@ return address belongs to, and evicting the least recently used region
 when the cache is full.
 
 A *region* is what one compilation placed: a function and the callees
-compiled with it. Eviction removes a whole region; its functions go back to
-the interpreter (their function-table entries point at the `uncompiled`
-routine again) until they are hot again. Regions are only evicted while
-Python runs, when no native frame is live, so no running code disappears.
+compiled with it. Regions are packed by bytes (16-byte aligned), several to
+a page, and the cache holds exactly `--code-cache` bytes of them. Eviction
+removes a whole region; its functions go back to the interpreter (their
+function-table entries point at the `uncompiled` routine again) until they
+are hot again. Regions are only placed and evicted while Python runs, when
+no native code is running, so rewriting a page that holds live code (RX ->
+RW -> RX) never pulls code from under a running instruction.
 """
 from __future__ import annotations
 
@@ -14,6 +17,9 @@ import bisect
 from dataclasses import dataclass, field
 
 from asmkit.memory import ArenaExhausted, CodeArena
+
+
+ALIGN = 16                  # every function starts 16-byte aligned
 
 
 class CacheFull(Exception):
@@ -27,7 +33,7 @@ class Placed:
     region: 'Region'
 
 
-@dataclass
+@dataclass(eq=False)                # identity: regions go in sets
 class Region:
     blob: object                                       # the arena blob holding it all
     placed: list[Placed] = field(default_factory=list)
@@ -47,8 +53,8 @@ class CodeCache:
         # the runtime routines live in their own permanent arena
         self.runtime_arena = CodeArena(max(len(runtime_code), 1))
         self.runtime_address = self.runtime_arena.load(runtime_code).address
-        self.arena = CodeArena(capacity) if capacity > 0 else None
-        self.capacity = self.arena.size if self.arena is not None else 0   # whole pages
+        self.arena = CodeArena(capacity, granule=ALIGN) if capacity > 0 else None
+        self.capacity = self.arena.capacity if self.arena is not None else 0
         self.regions: list[Region] = []
         self._starts: list[int] = []          # sorted blob addresses
         self._placed: list[Placed] = []       # same order
@@ -68,28 +74,29 @@ class CodeCache:
         self._clock += 1
         region.last_used = self._clock
 
-    def place(self, codes: list, evict) -> Region:
+    def place(self, codes: list, evict, keep=()) -> Region:
         """A new region holding codes as one blob (each function 16-byte
         aligned), evicting least recently used regions through
-        `evict(region)` to make room; CacheFull if even an empty cache is
-        too small."""
+        `evict(region)` to make room, never one in `keep`; CacheFull if
+        there is no room even then."""
         offsets, image = [], bytearray()
         for code in codes:
-            image += bytes(-len(image) % 16)
+            image += bytes(-len(image) % ALIGN)
             offsets.append(len(image))
             image += code.code
         size = len(image)
-        if self.arena is None or size > self.arena.size:
+        if self.arena is None or size > self.capacity:
             raise CacheFull(f'{size} bytes do not fit a {self.capacity}-byte code cache')
         while True:
             try:
                 blob = self.arena.load(bytes(image))
                 break
             except ArenaExhausted:
-                if not self.regions:
+                victims = [r for r in self.regions if r not in keep]
+                if not victims:
                     raise CacheFull(f'{size} bytes do not fit the {self.capacity}-byte '
                                     'code cache') from None
-                evict(min(self.regions, key=lambda r: r.last_used))
+                evict(min(victims, key=lambda r: r.last_used))
         self.on_change(blob.address, size)
         region = Region(blob)
         self.touch(region)

@@ -93,6 +93,12 @@ class Interpreter:
             blocks[s] = ns[f'b_{s}']
         return CompiledFunction(index, func, blocks, t.actions, hot, t.loop_headers)
 
+    def rearm(self, index: int, count: int):
+        """Set every loop counter of a function (if translated) to count."""
+        cf = self._compiled[index]
+        if cf is not None:
+            cf.hot[:] = [count] * len(cf.hot)
+
     # -- running ---------------------------------------------------------
     def run(self) -> int:
         """Run from the entry function; returns the program's result."""
@@ -119,6 +125,8 @@ class Interpreter:
         depth = len(frames)
         max_depth = self.max_depth
         jit = self.jit
+        if jit is not None:
+            watch, waits = jit.watch, jit.waits     # the JIT's per-function answers, live
         try:
             while True:
                 pc = blocks[pc](L, S)
@@ -130,7 +138,7 @@ class Interpreter:
                     header, k = act[1], act[2]
                     handed = jit.on_hot_loop(cf.index, header, L, S, depth) if jit else None
                     if handed is None:
-                        cf.hot[k] = self.threshold       # not compiled: back off
+                        cf.hot[k] = waits[cf.index]      # not entered: count again
                         pc = header
                         continue
                     if handed != 'returned':
@@ -142,7 +150,7 @@ class Interpreter:
                     callee, ret_pc, call_pc = act[1], act[2], act[3]
                     if depth >= max_depth:
                         raise _Trap('call stack overflow', call_pc)
-                    if jit is not None:
+                    if jit is not None and watch[callee]:
                         native = jit.on_call(callee, depth)
                         if native is not None:
                             # run the callee natively from its first instruction

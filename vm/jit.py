@@ -7,6 +7,19 @@ do with what native code hands back.
   code stays native). A loop is entered at its header from the live
   interpreter frame (locals and operand stack copied in, nothing
   recomputed).
+* Compiled code must never make a run much slower than the interpreter.
+  A function that cannot be placed at all (bigger than the cache) or
+  whose code was evicted MAX_EVICTIONS times stays interpreted for the
+  rest of the run: the interpreter then stops asking about it (no call
+  counting, loop counters that never run out), and -v says so once.
+  Every eviction of a function after its first, every placement that
+  found no room and every native entry at it that ends in a hand-back
+  doubles the calls or backward jumps before it is compiled
+  or entered again (a clean return forgets the hand-backs), so code that
+  keeps being thrown away, or keeps handing back, costs a logarithmic
+  number of attempts; compiled code is kept, so placing it again after an
+  eviction costs no compilation. A group (a hot function and what it can call) never
+  evicts its own members to make room for itself.
 * Native code returns to Python only to end (RET of the entry frame, HALT,
   a trap, the time limit or SIGINT), to flush a full output buffer (then it
   resumes), or to hand frames back when it calls a function that is not
@@ -16,6 +29,7 @@ do with what native code hands back.
 from __future__ import annotations
 
 import gc
+from array import array
 import socket
 import signal
 import threading
@@ -41,6 +55,15 @@ def make_jit(program, config, log):
     return Tiering(program, config, target, say, log)
 
 
+NEVER = 1 << 62          # a loop counter that never runs out
+MAX_EVICTIONS = 3        # evicted this often: the function stays interpreted
+MAX_BACKOFF = 40         # at most threshold * 2^40 before the next try
+
+
+_ENTRY_ADDR, _ENTRY_BASE, _DEPTH_LEFT, _OUT_LEN = (
+    abi.OFF[name] // abi.WORD for name in ('entry_addr', 'entry_base', 'depth_left', 'out_len'))
+
+
 class _Halt(Exception):
     def __init__(self, value: int):
         self.value = value
@@ -56,10 +79,19 @@ class Tiering:
         self.threshold = config.jit_threshold
         self.max_depth = config.max_call_depth
         n = len(program.functions)
-        self.calls = [0] * n
+        self.calls = [0] * n                 # calls counted towards need
+        self.need = [self.threshold] * n     # calls / backward jumps before the next try
+        self.waits = [self.threshold] * n    # what the interpreter resets loop counters to
+        self.watch = [True] * n              # False: the interpreter need not ask on_call
+        self.evicted = [0] * n
+        self.deopts = [0] * n                # native entries in a row that handed back
+        self.failed = [0] * n                # placements that found no room
+        self.codes = [None] * n              # compiled code, kept to place again after eviction
+        self.group = [()] * n                # the group a function was left out of, if any
+        self.banned = [None] * n             # why it stays interpreted for good
+        self.backed_off = [False] * n        # said so under -v already
         self.entry_of = [None] * n           # fidx -> Placed, when compiled
         self.runners = [None] * n
-        self.too_big = [False] * n           # bigger than the whole cache: never retried
         self.compile_ns = 0
         self.compiled_ops = 0
         self.compilations = 0
@@ -88,6 +120,8 @@ class Tiering:
         else:
             from .executors import NativeExecutor
             self.executor = NativeExecutor(self.state, self.cache, self.routines, self.target)
+        self._enter = self.executor.enter
+        self.fields = self.state.fields
         self.say(f'{self.target.name} backend, {self.executor.name} execution, '
                  f'threshold {self.threshold}, code cache {self.config.code_cache} bytes')
 
@@ -114,23 +148,33 @@ class Tiering:
             return h.value
 
     def on_call(self, callee: int, depth: int):
-        """Called by the interpreter at each CALL: a native runner for the
-        callee if it is (or has just become) compiled, else None."""
+        """Called by the interpreter at a CALL of a watched function: a
+        native runner for the callee if it is (or has just become)
+        compiled and worth entering, else None."""
         runner = self.runners[callee]
         if runner is not None:
             return runner
+        if self.banned[callee] is not None:
+            return None
         self.calls[callee] += 1
-        if self.calls[callee] >= self.threshold:
-            f = self.program.functions[callee]
-            self.say(f'hot function {f.name} after {self.calls[callee]} calls')
+        if self.calls[callee] < self.need[callee]:
+            return None
+        n, self.calls[callee] = self.calls[callee], 0
+        if self.entry_of[callee] is None:
+            self.say(f'hot function {self.program.functions[callee].name} after {n} calls')
             self.compile(callee, 'hot function')
-            return self.runners[callee]
-        return None
+        elif self.runners[callee] is None:          # compiled, entries paused: try again
+            self.runners[callee] = self._make_runner(callee)
+        return self.runners[callee]
 
     def on_hot_loop(self, fidx: int, header: int, L, S, depth: int):
+        """A loop counter of fidx ran out: compile and enter the loop, or
+        None (the interpreter then resets the counter to waits[fidx])."""
         f = self.program.functions[fidx]
+        if self.banned[fidx] is not None:
+            return None
         if self.entry_of[fidx] is None:
-            self.say(f'hot loop {f.name}+{header} after {self.threshold} backward jumps')
+            self.say(f'hot loop {f.name}+{header} after {self.need[fidx]} backward jumps')
             self.compile(fidx, 'hot loop')
         placed = self.entry_of[fidx]
         if placed is None or header not in placed.code.osr:
@@ -139,7 +183,7 @@ class Tiering:
         base = st.vstack.address
         st.write_words(base, L)
         st.write_words(base + abi.WORD * f.nslots, S)
-        frames = self._execute(placed.address + placed.code.osr[header], base,
+        frames = self._execute(fidx, placed.address + placed.code.osr[header], base,
                                self.max_depth - depth, placed.region)
         if frames is None:
             S.append(st.read_words(base, 1)[0])
@@ -147,17 +191,21 @@ class Tiering:
         return frames
 
     def _make_runner(self, fidx: int):
+        """A closure that calls compiled fidx from the interpreter (made
+        while fidx is placed; dropped when it is evicted or paused)."""
         nargs = self.program.functions[fidx].nargs
+        placed = self.entry_of[fidx]
+        address, region = placed.address + placed.code.entry, placed.region
+        words, base = self.state.vstack_words, self.state.vstack.address
+        execute, max_depth = self._execute, self.max_depth
 
         def run_native(S, depth):
             if nargs:
-                args = S[-nargs:]
+                words[:nargs] = array('q', S[-nargs:])
                 del S[-nargs:]
-            else:
-                args = []
-            frames = self._enter_function(fidx, args, depth + 1)
+            frames = execute(fidx, address, base, max_depth - depth - 1, region)
             if frames is None:
-                S.append(self.state.read_words(self.state.vstack.address, 1)[0])
+                S.append(words[0])
             return frames
         return run_native
 
@@ -165,30 +213,42 @@ class Tiering:
         placed = self.entry_of[fidx]
         base = self.state.vstack.address
         self.state.write_words(base, args)
-        return self._execute(placed.address + placed.code.entry, base,
+        return self._execute(fidx, placed.address + placed.code.entry, base,
                              self.max_depth - depth, placed.region)
 
-    def _execute(self, address: int, base: int, budget: int, region):
-        """One native run; None when the entry frame returned (its result
-        at base[0]), else the frames to continue in the interpreter."""
-        st = self.state
-        st.set('entry_addr', address)
-        st.set('entry_base', base)
-        st.set('depth_left', budget)
-        self.cache.touch(region)
+    def _execute(self, fidx: int, address: int, base: int, budget: int, region):
+        """One native run entered at function fidx; None when the entry
+        frame returned (its result at base[0]), else the frames to continue
+        in the interpreter. Kept lean: a call from the interpreter to a
+        small compiled function must cost about what interpreting it does."""
+        fields = self.fields
+        fields[_ENTRY_ADDR] = address
+        fields[_ENTRY_BASE] = base
+        fields[_DEPTH_LEFT] = budget
+        cache = self.cache
+        cache._clock += 1
+        region.last_used = cache._clock
         self.entries += 1
-        self.watchdog.start()
+        if not self.watchdog.tried:
+            self.watchdog.start()
         t0 = time.perf_counter_ns()
         try:
-            reason = self.executor.enter()
+            reason = self._enter()
             while reason == abi.EXIT_FLUSH:
                 self._drain()
                 reason = self.executor.resume()
         finally:
             self.native_ns += time.perf_counter_ns() - t0
-            self._drain()
+            if fields[_OUT_LEN]:
+                self._drain()
         if reason == abi.EXIT_RETURNED:
+            self.deopts[fidx] = 0
             return None
+        return self._exited(fidx, reason)
+
+    def _exited(self, fidx: int, reason: int):
+        """Every way out of native code but a plain return."""
+        st = self.state
         if reason == abi.EXIT_HALT:
             raise _Halt(st.get('exit_value'))
         if reason == abi.EXIT_TRAP:
@@ -201,7 +261,10 @@ class Tiering:
                 raise Interrupted()
             raise TimeLimit()
         if reason == abi.EXIT_DEOPT:
-            return self._hand_back()
+            frames = self._hand_back()
+            self.deopts[fidx] += 1
+            self._back_off(fidx, 'its native runs keep handing frames back')
+            return frames
         raise RuntimeError(f'native code exited with unknown reason {reason}')
 
     def _drain(self):
@@ -265,34 +328,52 @@ class Tiering:
     # -- compiling ---------------------------------------------------------------
     def compile(self, fidx: int, why: str):
         """Compile fidx and every function it can reach that is not compiled,
-        as one region; if that does not fit, each function on its own."""
-        todo = [k for k in self._reachable_uncompiled(fidx) if not self.too_big[k]]
+        as one region; if that does not fit, each function on its own, the
+        hot one first. Neither way evicts code of the group itself (what
+        fidx can reach, and the group fidx was once left out of), so callees
+        never throw out their caller."""
+        todo, compiled = self._reachable(fidx)
+        todo = [k for k in todo if self.banned[k] is None]
         if not todo:
             return
         codes = []
         for k in todo:
-            t0 = time.perf_counter_ns()
-            code = self.target.compile_function(self.program, k,
-                                                vstack_checks=not self.state.vstack_covers_depth)
-            code.compile_ns = time.perf_counter_ns() - t0
-            self.compile_ns += code.compile_ns
-            codes.append(code)
-        if not self._install(codes, why):
-            for code in codes:
-                if not self._install([code], why):
-                    f = self.program.functions[code.func_index]
-                    self.calls[code.func_index] = 0
-                    if len(code.code) > self.cache.capacity:
-                        self.too_big[code.func_index] = True
-                    self.say(f'fallback: {f.name} stays interpreted ({len(code.code)} bytes do not '
-                             f'fit the {self.config.code_cache}-byte code cache)')
+            code = self.codes[k]
+            if code is None:        # code is position-independent: compiled once per run
+                t0 = time.perf_counter_ns()
+                code = self.codes[k] = self.target.compile_function(
+                    self.program, k, vstack_checks=not self.state.vstack_covers_depth)
+                code.compile_ns = time.perf_counter_ns() - t0
+                self.compile_ns += code.compile_ns
+            else:
+                code.compile_ns = 0
+            if len(code.code) > self.cache.capacity:
+                self._ban(code.func_index, f'{len(code.code)} bytes do not fit the '
+                                           f'{self.config.code_cache}-byte code cache')
+            else:
+                codes.append(code)
+        if not codes:
+            return
+        members = set(todo).union(compiled, *(self.group[k] for k in todo))
+        keep = {self.entry_of[k].region for k in members if self.entry_of[k] is not None}
+        if self._install(codes, why, keep):
+            return
+        for code in codes:
+            region = self._install([code], why, keep)
+            if region is not None:
+                keep.add(region)
+            else:               # it waits; when it gets hot, it still may not evict the others
+                k = code.func_index
+                self.group[k] = frozenset(members)
+                self.failed[k] += 1
+                self._back_off(k, 'no room beside the code it runs with')
 
-    def _install(self, codes, why) -> bool:
+    def _install(self, codes, why, keep):
         from .codecache import CacheFull
         try:
-            region = self.cache.place(codes, self._evict)
+            region = self.cache.place(codes, self._evict, keep)
         except CacheFull:
-            return False
+            return None
         for p in region.placed:
             code = p.code
             k = code.func_index
@@ -303,32 +384,64 @@ class Tiering:
             self.state.set_function(k, p.address + code.entry)
             self.say(f'compiled {self.program.functions[k].name} ({why}): {code.ops} ops -> '
                      f'{len(code.code)} bytes at {p.address:#x}, {code.compile_ns / 1000:.0f} us')
-        return True
+        return region
 
-    def _reachable_uncompiled(self, fidx: int) -> list[int]:
-        seen, order, work = {fidx}, [], [fidx]
+    def _reachable(self, fidx: int) -> tuple[list[int], list[int]]:
+        """The functions fidx can reach (itself included): those not
+        compiled, fidx first, and those compiled."""
+        seen, order, compiled, work = {fidx}, [], [], [fidx]
         while work:
             k = work.pop()
-            if self.entry_of[k] is None:
-                order.append(k)
+            (order if self.entry_of[k] is None else compiled).append(k)
             facts = self.program.facts[k]
             for ins in facts.instrs:
                 if ins.op.mnemonic == 'CALL' and ins.offset in facts.heights and ins.arg not in seen:
                     seen.add(ins.arg)
                     work.append(ins.arg)
-        return order
+        return order, compiled
 
     def _evict(self, region):
+        names = ', '.join(self.program.functions[k].name for k in region.functions)
+        self.say(f'evicted {names} ({region.size} bytes) to make room')
         for k in region.functions:
             self.entry_of[k] = None
             self.runners[k] = None
-            self.calls[k] = 0
             self.state.set_function(k, self.uncompiled)
-            hot = self.interp.function(k).hot     # counted afresh in the interpreter
-            hot[:] = [self.threshold] * len(hot)
-        names = ', '.join(self.program.functions[k].name for k in region.functions)
-        self.say(f'evicted {names} ({region.size} bytes) to make room')
+            self.evicted[k] += 1
+            if self.evicted[k] >= MAX_EVICTIONS:
+                self._ban(k, f'evicted {self.evicted[k]} times: the code cache is too small '
+                             'for the hot code')
+            else:
+                self._back_off(k, None)
         self.cache.remove(region)
+
+    # -- the policy that keeps the JIT from costing more than it saves -----------
+    def _back_off(self, k: int, why):
+        """Double the calls / backward jumps before k is compiled or entered
+        again (counted afresh); why, when given, is said once under -v."""
+        if self.banned[k] is not None:
+            return
+        level = min(max(self.evicted[k] - 1, 0) + self.deopts[k] + self.failed[k], MAX_BACKOFF)
+        self.need[k] = self.waits[k] = max(self.threshold, 1) << level
+        self.calls[k] = 0
+        self.runners[k] = None
+        self.interp.rearm(k, self.need[k])
+        if why and not self.backed_off[k]:
+            self.backed_off[k] = True
+            self.say(f'backing off {self.program.functions[k].name}: {why} '
+                     f'(each time, twice the calls or backward jumps before the next try)')
+
+    def _ban(self, k: int, why: str):
+        """k stays interpreted for the rest of the run: the interpreter stops
+        counting it; said once under -v."""
+        if self.banned[k] is not None:
+            return
+        self.banned[k] = why
+        self.runners[k] = None
+        self.watch[k] = False
+        self.waits[k] = NEVER
+        self.interp.rearm(k, NEVER)
+        self.say(f'fallback: {self.program.functions[k].name} stays interpreted ({why})')
 
     # -- reporting ---------------------------------------------------------------
     def finish(self, elapsed: float):
@@ -370,8 +483,10 @@ class _Watchdog:
     def __init__(self, state):
         self.state = state
         self.thread = None
+        self.tried = False
 
     def start(self):
+        self.tried = True
         if self.thread is not None or threading.current_thread() is not threading.main_thread():
             return
         self.rsock, self.wsock = socket.socketpair()

@@ -43,12 +43,20 @@ EVICTED_CALLEE = straight_calls('f', 'f', 'g', 'g', 'h', 'h', 'g', 'g', 'g') + \
 """
 
 
+def room_for(source: str, *names: str) -> int:
+    """Cache bytes that hold exactly the named functions, each its own
+    region (regions are packed by bytes, 16-byte aligned)."""
+    sizes = dict(re.findall(r'^\[JIT\] compiled (\w+) \(.*-> (\d+) bytes',
+                            same_as_interp(source, jit_threshold=2).log, re.M))
+    return sum(-(-int(sizes[n]) // 16) * 16 for n in names)
+
+
 def evictions(log: str) -> list[str]:
     return re.findall(r'^\[JIT\] evicted (.+) \(\d+ bytes\) to make room$', log, re.M)
 
 
 def test_least_recently_used_region_is_evicted():
-    got = same_as_interp(LRU, jit_threshold=2, code_cache=8192)   # room for two regions
+    got = same_as_interp(LRU, jit_threshold=2, code_cache=room_for(LRU, 'f0', 'f1'))
     # f0 was entered again after f1 was compiled, so f1 goes first, then f0
     assert evictions(got.log) == ['f1', 'f0']
     s = stats(got.log)
@@ -57,13 +65,14 @@ def test_least_recently_used_region_is_evicted():
 
 
 def test_evicted_code_runs_in_the_interpreter_until_hot_again():
-    got = same_as_interp(LRU, jit_threshold=2, code_cache=8192)
+    got = same_as_interp(LRU, jit_threshold=2, code_cache=room_for(LRU, 'f0', 'f1'))
     compiled = re.findall(r'^\[JIT\] compiled (\w+) ', got.log, re.M)
     assert compiled == ['f0', 'f1', 'f2', 'f1']      # f1 compiled again after its eviction
 
 
 def test_native_caller_of_an_evicted_callee_hands_back():
-    got = same_as_interp(EVICTED_CALLEE, jit_threshold=2, code_cache=8192)
+    got = same_as_interp(EVICTED_CALLEE, jit_threshold=2,
+                         code_cache=room_for(EVICTED_CALLEE, 'f', 'g'))
     assert evictions(got.log)[0] == 'f'
     handbacks = re.findall(r'^\[JIT\] fallback to the interpreter at (\w+)\+(\d+) ', got.log, re.M)
     assert handbacks and all(func == 'g' and pc == '9' for func, pc in handbacks)
@@ -91,6 +100,6 @@ def test_unicorn_sees_code_placed_over_evicted_code():
     """Regions reuse the pages of evicted ones; Unicorn must not run stale
     translations of the old bytes."""
     for threshold in (1, 2):
-        got = same_as_interp(EVICTED_CALLEE, jit_threshold=threshold, code_cache=8192,
-                             emulate=True)
+        got = same_as_interp(EVICTED_CALLEE, jit_threshold=threshold,
+                             code_cache=room_for(EVICTED_CALLEE, 'f', 'g'), emulate=True)
         assert evictions(got.log)

@@ -280,8 +280,9 @@ def test_callee_that_does_not_fit_hands_frames_back(threshold):
     assert handbacks and stats(got.log)['handbacks'] == len(handbacks)
     # each hand-back stops at a CALL: main+24 (outer), outer+21 (inner), inner+6 (big)
     assert {(f, int(pc)) for f, pc, _ in handbacks} <= {('main', 24), ('outer', 21), ('inner', 6)}
-    # and some hand back a native caller too (outer's frame under inner's)
-    assert max(int(n) for _, _, n in handbacks) == 2
+    # and some hand back native callers too (outer's frame under inner's, and
+    # main's under both once main's loop runs natively)
+    assert max(int(n) for _, _, n in handbacks) >= 2
 
 
 @pytest.mark.parametrize('threshold', [0, 2, 29])

@@ -45,7 +45,8 @@ CHILD = textwrap.dedent('''
         RET
     .end
     """
-    # many small functions hot in turn in a two-page cache: compile, evict, reuse
+    # many small functions hot in turn in a cache of a few of them: compile,
+    # evict, reuse (regions share a page: every write flips it RX -> RW -> RX)
     CHURN = '.func main\\n' + ''.join(
         '    CALL f%d\\n    POP\\n' % (i % 12) for i in range(400)) + '    PUSH 0\\n    RET\\n.end\\n' + \\
         ''.join('.func f%d\\n    PUSH %d\\n    RET\\n.end\\n' % (i, i) for i in range(12))
@@ -61,7 +62,7 @@ CHILD = textwrap.dedent('''
     thread = threading.Thread(target=sample)
     thread.start()
     spin = execute(SPIN, RunConfig(jit_threshold=0, backend='x86_64', timeout=0.6, verbose=True))
-    churn = execute(CHURN, RunConfig(jit_threshold=2, backend='x86_64', code_cache=8192,
+    churn = execute(CHURN, RunConfig(jit_threshold=2, backend='x86_64', code_cache=160,
                                      verbose=True))
     stop.set()
     thread.join()
