@@ -8,6 +8,8 @@ returns.
 """
 from __future__ import annotations
 
+import contextlib
+
 from .blockgen import ACT_CALL, ACT_HOT, ACT_RET, FunctionTranslator
 from .errors import Trap
 
@@ -33,20 +35,30 @@ class CompiledFunction:
 
 class Output:
     """The program's output stream: a buffer flushed to a binary stream in
-    order, so nothing is lost or reordered at a trap."""
+    order, so nothing is lost or reordered at a trap. `gate` (a context
+    manager, vm.engine.StopGate) holds back a time limit or SIGINT while a
+    flush writes, so a stop can never land between the write and the
+    clearing of the buffer (which wrote the buffer twice). A raw stream's
+    partial writes (stdout under `python -u`, interrupted by a signal) are
+    continued, not dropped."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, gate=None):
         self.stream = stream
         self.buf = bytearray()
+        self.gate = gate if gate is not None else contextlib.nullcontext()
 
     def flush(self):
-        if self.buf:
-            self.stream.write(bytes(self.buf))
-            self.buf.clear()
-        try:
-            self.stream.flush()
-        except (AttributeError, OSError, ValueError):
-            pass
+        with self.gate:
+            if self.buf:
+                data = memoryview(bytes(self.buf))
+                self.buf.clear()
+                while data:         # a raw stream (python -u) may take only part
+                    n = self.stream.write(data)
+                    data = data[n if n is not None else 0:]
+            try:
+                self.stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
 
 
 class Interpreter:

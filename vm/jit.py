@@ -268,11 +268,14 @@ class Tiering:
         raise RuntimeError(f'native code exited with unknown reason {reason}')
 
     def _drain(self):
-        data = self.state.take_output()
-        if data:
-            self.output.buf += data
-            if len(self.output.buf) > 65536:
-                self.output.flush()
+        """Move native output to the output buffer; a stop that arrives
+        meanwhile waits (taking the bytes and appending them is one step)."""
+        with self.output.gate:
+            data = self.state.take_output()
+            if data:
+                self.output.buf += data
+                if len(self.output.buf) > 65536:
+                    self.output.flush()
 
     def _hand_back(self):
         """Rebuild interpreter frames (outermost first) from the machine
