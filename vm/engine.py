@@ -9,6 +9,7 @@ import time
 
 from .errors import Interrupted, TimeLimit
 from .interp import Interpreter, Output
+from .jit import NEVER
 from .memory import CellMemory
 
 
@@ -75,6 +76,58 @@ def stops(gate: StopGate, seconds: float | None):
             signal.signal(signum, old)
 
 
+class DeadlinePoll:
+    """Interpreter hooks for a run without the JIT that has a time limit
+    outside the main thread: nothing is asked until the timer expires, then
+    the next call or backward jump raises TimeLimit."""
+
+    def __init__(self, nfuncs: int):
+        self.watch = [False] * nfuncs
+        self.waits = [NEVER] * nfuncs
+        self.expired = False
+        self.interp = None
+
+    def expire(self):
+        from .jit import poll_soon
+        self.expired = True
+        poll_soon(self, self.interp)
+
+    def on_call(self, callee: int, depth: int):
+        if self.expired:
+            raise TimeLimit()
+        return None
+
+    def on_hot_loop(self, fidx: int, header: int, L, S, depth: int):
+        if self.expired:
+            raise TimeLimit()
+        return None
+
+
+class Deadline:
+    """A time limit for a run outside the main thread, where SIGALRM cannot
+    be used: a timer thread calls hooks.expire() (the JIT's, which also sets
+    the native stop flag, or a DeadlinePoll's). Cancelled, under a lock,
+    before the run's memory is released."""
+
+    def __init__(self, seconds: float, hooks):
+        self.hooks = hooks
+        self.lock = threading.Lock()
+        self.done = False
+        self.timer = threading.Timer(seconds, self._expire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _expire(self):
+        with self.lock:
+            if not self.done:
+                self.hooks.expire()
+
+    def cancel(self):
+        with self.lock:
+            self.done = True
+        self.timer.cancel()
+
+
 def run_program(program, config, out, log=None) -> int:
     """Run program per config, writing output to the binary stream out and
     JIT logs to the text stream log. Returns the result or raises a Trap,
@@ -90,9 +143,16 @@ def run_program(program, config, out, log=None) -> int:
     started = time.perf_counter()
     if jit is not None:
         jit.attach(memory, output)
+    hooks, threshold = jit, config.jit_threshold
+    off_main = config.timeout and threading.current_thread() is not threading.main_thread()
+    if off_main and jit is None:
+        hooks, threshold = DeadlinePoll(len(program.functions)), NEVER
     interp = Interpreter(program, memory.cells, output,
-                         max_call_depth=config.max_call_depth, jit=jit,
-                         threshold=config.jit_threshold)
+                         max_call_depth=config.max_call_depth, jit=hooks, threshold=threshold)
+    deadline = None
+    if off_main:
+        hooks.interp = interp
+        deadline = Deadline(config.timeout, hooks)
     with stops(gate, config.timeout):
         try:
             try:
@@ -103,6 +163,8 @@ def run_program(program, config, out, log=None) -> int:
                 raise Interrupted() from None
         finally:
             gate.close()
+            if deadline is not None:
+                deadline.cancel()
             output.flush()
             if jit is not None:
                 jit.finish(time.perf_counter() - started)

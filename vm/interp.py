@@ -111,6 +111,12 @@ class Interpreter:
         if cf is not None:
             cf.hot[:] = [count] * len(cf.hot)
 
+    def rearm_all(self, count: int):
+        """Set every loop counter of every translated function to count."""
+        for cf in list(self._compiled):
+            if cf is not None:
+                cf.hot[:] = [count] * len(cf.hot)
+
     # -- running ---------------------------------------------------------
     def run(self) -> int:
         """Run from the entry function; returns the program's result."""

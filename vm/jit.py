@@ -92,6 +92,7 @@ class Tiering:
         self.backed_off = [False] * n        # said so under -v already
         self.entry_of = [None] * n           # fidx -> Placed, when compiled
         self.runners = [None] * n
+        self.expired = False                 # a time limit run outside the main thread ran out
         self.compile_ns = 0
         self.compiled_ops = 0
         self.compilations = 0
@@ -151,6 +152,8 @@ class Tiering:
         """Called by the interpreter at a CALL of a watched function: a
         native runner for the callee if it is (or has just become)
         compiled and worth entering, else None."""
+        if self.expired:
+            raise TimeLimit()
         runner = self.runners[callee]
         if runner is not None:
             return runner
@@ -170,6 +173,8 @@ class Tiering:
     def on_hot_loop(self, fidx: int, header: int, L, S, depth: int):
         """A loop counter of fidx ran out: compile and enter the loop, or
         None (the interpreter then resets the counter to waits[fidx])."""
+        if self.expired:
+            raise TimeLimit()
         f = self.program.functions[fidx]
         if self.banned[fidx] is not None:
             return None
@@ -178,6 +183,8 @@ class Tiering:
             self.compile(fidx, 'hot loop')
         placed = self.entry_of[fidx]
         if placed is None or header not in placed.code.osr:
+            if self.expired:        # the timer came while this reset counters: ask again
+                raise TimeLimit()
             return None
         st = self.state
         base = st.vstack.address
@@ -330,6 +337,13 @@ class Tiering:
 
     # -- compiling ---------------------------------------------------------------
     def compile(self, fidx: int, why: str):
+        try:
+            self._compile(fidx, why)
+        finally:
+            if self.expired:        # the timer came meanwhile: counters may be reset
+                raise TimeLimit()
+
+    def _compile(self, fidx: int, why: str):
         """Compile fidx and every function it can reach that is not compiled,
         as one region; if that does not fit, each function on its own, the
         hot one first. Neither way evicts code of the group itself (what
@@ -429,6 +443,8 @@ class Tiering:
         self.calls[k] = 0
         self.runners[k] = None
         self.interp.rearm(k, self.need[k])
+        if self.expired:
+            raise TimeLimit()
         if why and not self.backed_off[k]:
             self.backed_off[k] = True
             self.say(f'backing off {self.program.functions[k].name}: {why} '
@@ -445,6 +461,14 @@ class Tiering:
         self.waits[k] = NEVER
         self.interp.rearm(k, NEVER)
         self.say(f'fallback: {self.program.functions[k].name} stays interpreted ({why})')
+
+    def expire(self):
+        """The time limit ran out (called from the timer thread of a run
+        outside the main thread): compiled code sees the stop flag; the
+        interpreter asks at its next backward jump or call."""
+        self.expired = True
+        self.state.set('flag', abi.STOP_TIMEOUT)
+        poll_soon(self, self.interp)
 
     # -- reporting ---------------------------------------------------------------
     def finish(self, elapsed: float):
@@ -473,6 +497,16 @@ class Tiering:
         print(f'[JIT stats] time in interpreter: {interp * 1000:.3f} ms, in compiled code: '
               f'{native * 1000:.3f} ms ({self.entries} native entries, {self.handbacks} hand-backs)',
               file=self.log)
+
+
+def poll_soon(hooks, interp):
+    """Make the interpreter call hooks (on_call / on_hot_loop) at its next
+    call and backward jump, whatever the counters said. Safe from another
+    thread: each store replaces a whole list slice under the GIL."""
+    n = len(hooks.watch)
+    hooks.watch[:] = [True] * n
+    hooks.waits[:] = [1] * n
+    interp.rearm_all(1)
 
 
 class _Watchdog:
