@@ -59,3 +59,19 @@ def build(native_modes, emulated_modes) -> dict[str, Callable[[], RunConfig]]:
                                  verbose=mode.verbose)
             table[engine_name(mode, backend, natively)] = make
     return selected(table)
+
+
+def jit_targets() -> list[tuple[str, dict]]:
+    """[(id, RunConfig options)] for tests that run one program shape per
+    way of executing compiled code (tiering, code cache, limits, W^X):
+    'native' for the host's backend, '<arch>-emu' for every backend."""
+    from backends import engine_backends
+    found = engine_backends()
+    targets = [('native', {'backend': b, 'emulate': False}) for b, native in found if native]
+    targets += [(f'{b}-emu', {'backend': b, 'emulate': True}) for b, _ in found]
+    return targets
+
+
+def cli_args(options: dict) -> list[str]:
+    """The `jitvm run` options selecting a jit_targets() entry."""
+    return ['--backend', options['backend']] + (['--emulate'] if options['emulate'] else [])
