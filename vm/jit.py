@@ -46,8 +46,11 @@ def make_jit(program, config, log):
     target = select_backend(config.backend)
     say = (lambda msg: print(f'[JIT] {msg}', file=log)) if config.verbose and log else (lambda msg: None)
     if target is None:
-        say(f'no {config.backend if config.backend != "auto" else host_arch()} backend: '
-            'running the interpreter')
+        if config.backend != 'auto':
+            from backends import names
+            raise UsageError(f'backend {config.backend!r} has no code generator '
+                             f'(available: {", ".join(names())})')
+        say(f'no {host_arch()} backend: running the interpreter')
         return None
     if target.name != host_arch() and not config.emulate:
         raise UsageError(f'the {target.name} backend cannot run natively on '
@@ -105,11 +108,11 @@ class Tiering:
         from .codecache import CodeCache
         from .state import NativeState
         self.output = output
-        self.state = NativeState(self.program, memory, self.max_depth)
+        self.state = NativeState(self.program, memory, self.max_depth, self.target.abi)
         code, self.routines = self.target.runtime_routines()
         self.cache = CodeCache(self.config.code_cache, code, self._code_changed)
         base = self.cache.runtime_address
-        for name in ('exit', 'print', 'printc', 'uncompiled'):
+        for name in abi.STATE_ROUTINES:
             self.state.set('rt_' + name, base + self.routines[name])
         self.uncompiled = base + self.routines['uncompiled']
         self.entry_return = base + self.routines['entry_return']
@@ -292,6 +295,7 @@ class Tiering:
         frame, not a ctypes read per word."""
         st = self.state
         sp, base = st.get('exit_sp'), st.get('exit_base')
+        step = self.target.abi.return_slot        # one return address per frame
         ret_word = st.mstack_word
         functions, facts = self.program.functions, self.program.facts
         sites = {}          # return address -> (function, CALL offset, delta, height, resume pc, kept)
@@ -310,7 +314,7 @@ class Tiering:
                                      height - functions[ins.arg].nargs)
             base -= site[2]
             walk.append((site, base))
-            sp += abi.WORD
+            sp += step
         words, origin = st.vstack_words, st.vstack.address
         frames = []
         collecting = gc.isenabled()

@@ -162,7 +162,7 @@ def test_tiny_caches_stay_near_interpreter_speed(request):
             for threshold in THRESHOLDS:
                 # the time limit turns the old never-ending thrash into a failure
                 config = RunConfig(jit=True, jit_threshold=threshold, code_cache=cache,
-                                   backend='x86_64', timeout=max(10.0, 40 * ref_time))
+                                   timeout=max(10.0, 40 * ref_time))
                 ratio = best_ratio(source, ref_time, ref, config, 2)
                 if ratio > 3:       # a loaded machine: look again before failing
                     ratio = min(ratio, best_ratio(source, ref_time, ref, config, 3))
@@ -181,7 +181,7 @@ def test_tiny_caches_stay_near_interpreter_speed(request):
 def test_thrash_is_said_once_per_function(cache, threshold):
     source = thrash_program(400, 4, 400)
     got = execute(source, RunConfig(jit=True, jit_threshold=threshold, code_cache=cache,
-                                    backend='x86_64', verbose=True, timeout=60), 'thrash.asm')
+                                    verbose=True, timeout=60), 'thrash.asm')
     assert got.exit_code == 0
     assert got.stdout == execute(source, RunConfig(jit=False)).stdout
     lines = got.log.splitlines()

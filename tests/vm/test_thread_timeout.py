@@ -67,9 +67,9 @@ RECURSE = """\
 
 CONFIGS = {
     'interpreter': dict(jit=False),
-    'jit-threshold-0': dict(jit=True, jit_threshold=0, backend='x86_64'),
-    'jit-default': dict(jit=True, backend='x86_64'),
-    'jit-no-room': dict(jit=True, jit_threshold=2, code_cache=0, backend='x86_64'),
+    'jit-threshold-0': dict(jit=True, jit_threshold=0),
+    'jit-default': dict(jit=True),
+    'jit-no-room': dict(jit=True, jit_threshold=2, code_cache=0),
 }
 
 
@@ -105,7 +105,7 @@ def test_a_run_that_ends_in_time_is_not_disturbed_by_its_timer():
     def body():
         box['got'] = execute(FOREVER.replace('JMP loop', 'LLOAD 0\n    PUSH 1000\n    LT\n'
                                              '    JNZ loop\n    PUSH 0\n    RET'),
-                             RunConfig(timeout=0.2, jit=True, jit_threshold=5, backend='x86_64'))
+                             RunConfig(timeout=0.2, jit=True, jit_threshold=5))
     thread = threading.Thread(target=body, daemon=True)
     thread.start()
     thread.join(30)
