@@ -8,8 +8,7 @@ import threading
 import time
 
 from .errors import Interrupted, TimeLimit
-from .interp import Interpreter, Output
-from .jit import NEVER
+from .interp import NEVER, Interpreter, Output
 from .memory import CellMemory
 
 
@@ -88,9 +87,8 @@ class DeadlinePoll:
         self.interp = None
 
     def expire(self):
-        from .jit import poll_soon
         self.expired = True
-        poll_soon(self, self.interp)
+        self.interp.ask_soon(self)
 
     def on_call(self, callee: int, depth: int):
         if self.expired:

@@ -14,6 +14,9 @@ from .blockgen import ACT_CALL, ACT_HOT, ACT_RET, FunctionTranslator
 from .errors import Trap
 
 
+NEVER = 1 << 62          # a loop counter that never runs out
+
+
 class _Trap(Exception):
     """Raised by generated block code: phrase and bytecode offset."""
 
@@ -111,11 +114,17 @@ class Interpreter:
         if cf is not None:
             cf.hot[:] = [count] * len(cf.hot)
 
-    def rearm_all(self, count: int):
-        """Set every loop counter of every translated function to count."""
+    def ask_soon(self, hooks):
+        """Make the interpreter call hooks (on_call / on_hot_loop) at its
+        next call and backward jump, whatever the counters said: how a
+        timer thread reaches a run outside the main thread. Each store
+        replaces a whole list slice, which is atomic under the GIL."""
+        n = len(hooks.watch)
+        hooks.watch[:] = [True] * n
+        hooks.waits[:] = [1] * n
         for cf in list(self._compiled):
             if cf is not None:
-                cf.hot[:] = [count] * len(cf.hot)
+                cf.hot[:] = [1] * len(cf.hot)
 
     # -- running ---------------------------------------------------------
     def run(self) -> int:

@@ -38,6 +38,7 @@ import time
 from backends import abi
 
 from .errors import Interrupted, TimeLimit, Trap, UsageError
+from .interp import NEVER
 
 
 def make_jit(program, config, log):
@@ -58,7 +59,6 @@ def make_jit(program, config, log):
     return Tiering(program, config, target, say, log)
 
 
-NEVER = 1 << 62          # a loop counter that never runs out
 MAX_EVICTIONS = 3        # evicted this often: the function stays interpreted
 MAX_BACKOFF = 40         # at most threshold * 2^40 before the next try
 
@@ -472,7 +472,7 @@ class Tiering:
         interpreter asks at its next backward jump or call."""
         self.expired = True
         self.state.set('flag', abi.STOP_TIMEOUT)
-        poll_soon(self, self.interp)
+        self.interp.ask_soon(self)
 
     # -- reporting ---------------------------------------------------------------
     def finish(self, elapsed: float):
@@ -501,16 +501,6 @@ class Tiering:
         print(f'[JIT stats] time in interpreter: {interp * 1000:.3f} ms, in compiled code: '
               f'{native * 1000:.3f} ms ({self.entries} native entries, {self.handbacks} hand-backs)',
               file=self.log)
-
-
-def poll_soon(hooks, interp):
-    """Make the interpreter call hooks (on_call / on_hot_loop) at its next
-    call and backward jump, whatever the counters said. Safe from another
-    thread: each store replaces a whole list slice under the GIL."""
-    n = len(hooks.watch)
-    hooks.watch[:] = [True] * n
-    hooks.waits[:] = [1] * n
-    interp.rearm_all(1)
 
 
 class _Watchdog:

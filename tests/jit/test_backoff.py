@@ -112,14 +112,14 @@ def child_cpu(*args: str):
 
 def test_a_function_too_big_for_the_cache_falls_back_once(tmp_path, request):
     path = tmp_path / 'fib.asm'
-    path.write_text(FIB.format(n=24))
+    path.write_text(FIB.format(n=26))
     ref_times, jit_times = [], []
     for _ in range(3):
         t, ref = child_cpu('run', str(path), '--no-jit')
         ref_times.append(t)
         t, got = child_cpu('run', str(path), '--code-cache', '0', '-v')
         jit_times.append(t)
-        assert (got.returncode, got.stdout) == (ref.returncode, ref.stdout) == (0, b'46368\n')
+        assert (got.returncode, got.stdout) == (ref.returncode, ref.stdout) == (0, b'121393\n')
         lines = got.stderr.decode().splitlines()
         fallbacks = [line for line in lines if 'fallback' in line]
         assert len(fallbacks) == 1, fallbacks[:5]
@@ -127,7 +127,7 @@ def test_a_function_too_big_for_the_cache_falls_back_once(tmp_path, request):
                             r'the 0-byte code cache\)', fallbacks[0]), fallbacks
         assert sum('hot function' in line for line in lines) == 1, lines[:5]
     ratio = min(jit_times) / min(ref_times)
-    report(request, f'too big for the cache: fib(24) with --code-cache 0 -v, JIT/interpreter '
+    report(request, f'too big for the cache: fib(26) with --code-cache 0 -v, JIT/interpreter '
                     f'CPU time {ratio:.2f}x')
     assert ratio < 1.5, (jit_times, ref_times)
 
