@@ -218,9 +218,6 @@ class CodeBuffer:
         if items lie between.  Everything else is laid out by finish()
         (short where the final layout allows).
         """
-        if target.__class__ is Label:
-            self.branch_to_label(target, forms, name, *ops)
-            return
         code = self._code
         pos = len(code)
         nvar = len(self._var)
@@ -230,26 +227,14 @@ class CodeBuffer:
             code += bytes(forms.long_size)
             self._fixups.append((pos, nvar, target, _patch_long, forms,
                                  len(recs) - 1))
-            return
-        self._var.append((pos, _BRANCH, target, forms, len(recs) - 1))
-
-    def branch_to_label(self, label: Label, forms: BranchForms, name: str,
-                        *ops) -> None:
-        """branch() for a ``Label`` (of this buffer; the caller checks the
-        owner): the entry an architecture's jcc/b.cond methods call."""
-        code = self._code
-        pos = len(code)
-        nvar = len(self._var)
-        recs = self._recs
-        recs.append((pos, nvar, name) + ops)
-        if not self.relax:
-            code += bytes(forms.long_size)
-            self._fixups.append((pos, nvar, label, _patch_long, forms,
-                                 len(recs) - 1))
-        elif label.pos < 0:
-            self._var.append((pos, _BRANCH, label, forms, len(recs) - 1))
+        elif target.__class__ is not Label or target.pos < 0:
+            self._var.append((pos, _BRANCH, target, forms, len(recs) - 1))
         else:
-            self._backward(label, forms, pos, nvar)
+            self._backward(target, forms, pos, nvar)
+
+    # The entry an architecture's jcc/b.cond methods call with a Label of
+    # this buffer (the caller checks the owner): the same code, public.
+    branch_to_label = branch
 
     def _backward(self, target, forms, pos, nvar):
         """The rest of branch() for a bound label, its record just noted."""

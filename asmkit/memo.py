@@ -33,7 +33,7 @@ collector more than it saves); ``clear_memo()`` empties them all.
 from __future__ import annotations
 
 __all__ = ["MEMO_LIMIT", "clear_memo", "memoize", "memoize_defaults",
-           "memoize_sequence"]
+           "memoize_sequence", "second_sighting"]
 
 MEMO_LIMIT = 2048         # entries per method; a full memo starts over
 SEEN_LIMIT = 1 << 14      # hashes of keys seen once; a full set starts over
@@ -63,22 +63,35 @@ def _new_memo() -> dict:
     return memo
 
 
-def _remember(self, memo, key, rec, n):
-    """After a miss that appended the one record ``rec`` (at ``recs[n]``):
-    keep it when its bytes are position free and ``key`` was seen before.
-
-    The first sighting only notes the key's hash in ``_SEEN`` (a set of
-    ints, which the garbage collector does not track); an instruction that
-    never repeats (new operand values, a new Mem) therefore leaves nothing
-    behind for the collector to scan.  A hash collision only admits a key
-    one sighting early.
-    """
+def second_sighting(seen: set, key, limit: int = 1 << 16) -> bool:
+    """Whether ``key`` was seen before; if not, note its hash in ``seen``
+    (a set of ints, which the garbage collector does not track; a full set
+    starts over).  A hash collision only admits a key one sighting early.
+    The memo and both text readers' caches admit a key on its second
+    sighting, so input that never repeats fills none of them."""
     h = hash(key)
-    if h not in _SEEN:
-        if len(_SEEN) >= SEEN_LIMIT:
-            _SEEN.clear()
-        _SEEN.add(h)
+    if h in seen:
+        return True
+    if len(seen) >= limit:
+        seen.clear()
+    seen.add(h)
+    return False
+
+
+def _keep(memo, key, value):
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+
+
+def _remember(self, memo, key, n):
+    """After a miss that appended records from ``recs[n]`` on: when exactly
+    one was appended, it is position free and ``key`` was seen before, keep
+    it."""
+    recs = self._recs
+    if len(recs) != n + 1 or not second_sighting(_SEEN, key, SEEN_LIMIT):
         return
+    rec = recs[n]
     if rec[0].__class__ is not bytes:
         # Positional (the x86-64 Encoder's): position free only when the
         # instruction left no fixup and no variable item; both name their
@@ -86,133 +99,93 @@ def _remember(self, memo, key, rec, n):
         fixups, var = self._fixups, self._var
         if (fixups and fixups[-1][-1] >= n) or (var and var[-1][-1] >= n):
             return
-        rec = self._recs[n] = (bytes(self._code[rec[0]:]),) + rec[2:]
-    if len(memo) >= MEMO_LIMIT:
-        memo.clear()
-    memo[key] = rec
+        rec = recs[n] = (bytes(self._code[rec[0]:]),) + rec[2:]
+    _keep(memo, key, rec)
 
 
-def _named(method, slow):
+def _remember_sequence(self, memo, key, n):
+    """After a miss that appended records from ``recs[n]`` on: keep all of
+    them when they are all position free and ``key`` was seen before."""
+    if not second_sighting(_SEEN, key, SEEN_LIMIT):
+        return
+    new = self._recs[n:]
+    for rec in new:
+        if rec[0].__class__ is not bytes:
+            return
+    if new:
+        _keep(memo, key, (b"".join([rec[0] for rec in new]), tuple(new)))
+
+
+# Every wrapper is this one body, compiled per operand signature so a call
+# pays no *args packing: the bypass, the key, the lookup, the hit's appends
+# (one record, or a remembered sequence), the miss through the Encoder.
+_WRAPPER = """
+def make(slow, memo, remember, default):
+    streak = skip = 0
+
+    def method(self, {params}):
+        nonlocal streak, skip
+        if skip:
+            skip -= 1
+            return slow(self, {args})
+        key = ({key})
+        try:
+            hit = memo.get(key)
+        except TypeError:
+            return slow(self, {args})
+        recs = self._recs
+        if hit is not None:
+            streak = 0
+            {append_hit}
+            self._code += hit[0]
+            return
+        n = len(recs)
+        slow(self, {args})
+        remember(self, memo, key, n)
+        streak += 1
+        if streak >= MISS_STREAK:
+            streak, skip = 0, BYPASS
+
+    def reset():
+        nonlocal streak, skip
+        streak = skip = 0
+    return method, reset
+"""
+_MAKERS: dict = {}
+
+
+def _wrap(slow, params: str, key: str, sequence: bool = False, default=None):
+    shape = (params, key, sequence)
+    make = _MAKERS.get(shape)
+    if make is None:
+        args = ", ".join(p.split("=")[0] for p in params.split(", "))
+        source = _WRAPPER.format(
+            params=params, args=args, key=key,
+            append_hit="recs += hit[1]" if sequence else "recs.append(hit)")
+        # this module's globals: MISS_STREAK and BYPASS are read at run time
+        space: dict = {}
+        exec(compile(source, f"<asmkit.memo {params}>", "exec"), globals(), space)  # noqa: S102 (our own template)
+        make = _MAKERS[shape] = space["make"]
+    memo = _new_memo()
+    method, reset = make(slow, memo, _remember_sequence if sequence else _remember, default)
+    _RESETS.append(reset)
     method.__name__ = slow.__name__
     method.__qualname__ = "Builder." + slow.__name__
     method.__doc__ = slow.__doc__
     return method
 
 
-def _resettable(reset):
-    _RESETS.append(reset)
+_ARITY = {1: "a", 2: "a, b", 3: "a, b, c", 4: "a, b, c, d"}
 
 
 def memoize(slow, arity: int):
     """``slow(self, *ops)`` with ``arity`` (1-4) operands behind a memo; the
     last operand may be an immediate or a condition."""
-    memo = _new_memo()
-    streak = skip = 0
-
-    if arity == 1:
-        def method(self, a):
-            nonlocal streak, skip
-            if skip:
-                skip -= 1
-                return slow(self, a)
-            key = (a, a.__class__)
-            try:
-                hit = memo.get(key)
-            except TypeError:
-                return slow(self, a)
-            recs = self._recs
-            if hit is not None:
-                streak = 0
-                recs.append(hit)
-                self._code += hit[0]
-                return
-            n = len(recs)
-            slow(self, a)
-            if len(recs) == n + 1:
-                _remember(self, memo, key, recs[n], n)
-            streak += 1
-            if streak >= MISS_STREAK:
-                streak, skip = 0, BYPASS
-    elif arity == 2:
-        def method(self, a, b):
-            nonlocal streak, skip
-            if skip:
-                skip -= 1
-                return slow(self, a, b)
-            key = (a, b, b.__class__)
-            try:
-                hit = memo.get(key)
-            except TypeError:
-                return slow(self, a, b)
-            recs = self._recs
-            if hit is not None:
-                streak = 0
-                recs.append(hit)
-                self._code += hit[0]
-                return
-            n = len(recs)
-            slow(self, a, b)
-            if len(recs) == n + 1:
-                _remember(self, memo, key, recs[n], n)
-            streak += 1
-            if streak >= MISS_STREAK:
-                streak, skip = 0, BYPASS
-    elif arity == 3:
-        def method(self, a, b, c):
-            nonlocal streak, skip
-            if skip:
-                skip -= 1
-                return slow(self, a, b, c)
-            key = (a, b, c, c.__class__)
-            try:
-                hit = memo.get(key)
-            except TypeError:
-                return slow(self, a, b, c)
-            recs = self._recs
-            if hit is not None:
-                streak = 0
-                recs.append(hit)
-                self._code += hit[0]
-                return
-            n = len(recs)
-            slow(self, a, b, c)
-            if len(recs) == n + 1:
-                _remember(self, memo, key, recs[n], n)
-            streak += 1
-            if streak >= MISS_STREAK:
-                streak, skip = 0, BYPASS
-    elif arity == 4:
-        def method(self, a, b, c, d):
-            nonlocal streak, skip
-            if skip:
-                skip -= 1
-                return slow(self, a, b, c, d)
-            key = (a, b, c, d, d.__class__)
-            try:
-                hit = memo.get(key)
-            except TypeError:
-                return slow(self, a, b, c, d)
-            recs = self._recs
-            if hit is not None:
-                streak = 0
-                recs.append(hit)
-                self._code += hit[0]
-                return
-            n = len(recs)
-            slow(self, a, b, c, d)
-            if len(recs) == n + 1:
-                _remember(self, memo, key, recs[n], n)
-            streak += 1
-            if streak >= MISS_STREAK:
-                streak, skip = 0, BYPASS
-    else:
+    params = _ARITY.get(arity)
+    if params is None:
         raise ValueError(f"memoize: arity {arity} is not 1-4")
-
-    def reset():
-        nonlocal streak, skip
-        streak = skip = 0
-    _resettable(reset)
-    return _named(method, slow)
+    last = params[-1]
+    return _wrap(slow, params, f"{params}, {last}.__class__")
 
 
 def memoize_defaults(slow, optional: int, default=None):
@@ -220,95 +193,17 @@ def memoize_defaults(slow, optional: int, default=None):
     default to ``default``: x86-64 ``imul`` (1-3 operands) and AArch64
     ``movz/movn/movk`` (``shift=0``).  Both of the last two operands may be
     immediates, so the key holds both classes."""
-    memo = _new_memo()
-    streak = skip = 0
-
-    def run(self, a, b, c):
-        nonlocal streak, skip
-        if skip:
-            skip -= 1
-            return slow(self, a, b, c)
-        key = (a, b, c, b.__class__, c.__class__)
-        try:
-            hit = memo.get(key)
-        except TypeError:
-            return slow(self, a, b, c)
-        recs = self._recs
-        if hit is not None:
-            streak = 0
-            recs.append(hit)
-            self._code += hit[0]
-            return
-        n = len(recs)
-        slow(self, a, b, c)
-        if len(recs) == n + 1:
-            _remember(self, memo, key, recs[n], n)
-        streak += 1
-        if streak >= MISS_STREAK:
-            streak, skip = 0, BYPASS
-
-    # The signature decides which operands may be left out.
     if optional == 2:
-        def method(self, a, b=default, c=default):
-            return run(self, a, b, c)
+        params = "a, b=default, c=default"
     elif optional == 1:
-        def method(self, a, b, c=default):
-            return run(self, a, b, c)
+        params = "a, b, c=default"
     else:
         raise ValueError(f"memoize_defaults: {optional} optional operands")
-
-    def reset():
-        nonlocal streak, skip
-        streak = skip = 0
-    _resettable(reset)
-    return _named(method, slow)
+    return _wrap(slow, params, "a, b, c, b.__class__, c.__class__", default=default)
 
 
 def memoize_sequence(slow):
     """``slow(self, a, b)`` that may append several position-free records
     (AArch64 ``mov`` of a wide constant): the memo keeps all of them, on
     the key's second sighting."""
-    memo = _new_memo()
-    streak = skip = 0
-
-    def method(self, a, b):
-        nonlocal streak, skip
-        if skip:
-            skip -= 1
-            return slow(self, a, b)
-        key = (a, b, b.__class__)
-        try:
-            hit = memo.get(key)
-        except TypeError:
-            return slow(self, a, b)
-        recs = self._recs
-        if hit is not None:
-            streak = 0
-            recs += hit[1]
-            self._code += hit[0]
-            return
-        n = len(recs)
-        slow(self, a, b)
-        streak += 1
-        if streak >= MISS_STREAK:
-            streak, skip = 0, BYPASS
-        h = hash(key)
-        if h not in _SEEN:
-            if len(_SEEN) >= SEEN_LIMIT:
-                _SEEN.clear()
-            _SEEN.add(h)
-            return
-        new = recs[n:]
-        for rec in new:
-            if rec[0].__class__ is not bytes:
-                return
-        if new:
-            if len(memo) >= MEMO_LIMIT:
-                memo.clear()
-            memo[key] = (b"".join([rec[0] for rec in new]), tuple(new))
-
-    def reset():
-        nonlocal streak, skip
-        streak = skip = 0
-    _resettable(reset)
-    return _named(method, slow)
+    return _wrap(slow, "a, b", "a, b, b.__class__", sequence=True)

@@ -26,9 +26,20 @@ def available() -> dict:
     return found
 
 
+def names() -> list[str]:
+    """Every backend name: the built-in ones first, then third-party ones."""
+    third = sorted(set(available()) - set(BUILTIN))
+    return list(BUILTIN) + third
+
+
+def canonical(name: str) -> str:
+    name = name.lower()
+    return ALIASES.get(name, name)
+
+
 def load_backend(name: str):
     """The Target of the named backend, or None if there is none."""
-    name = ALIASES.get(name.lower(), name.lower())
+    name = canonical(name)
     if name in BUILTIN:
         return importlib.import_module(BUILTIN[name]).TARGET
     ep = available().get(name)
@@ -43,3 +54,16 @@ def load_backend(name: str):
 def select_backend(choice: str = 'auto'):
     """The Target for `--backend CHOICE` ('auto' picks the host's)."""
     return load_backend(host_arch() if choice == 'auto' else choice)
+
+
+def engine_backends() -> list[tuple[str, bool]]:
+    """(name, runs natively here) for every backend with a code generator:
+    what the test engine tables are built from (native engines for the
+    host's architecture, Unicorn engines for every backend)."""
+    arch = host_arch()
+    found = []
+    for name in names():
+        target = load_backend(name)
+        if target is not None:
+            found.append((name, target.name == arch))
+    return found

@@ -12,10 +12,17 @@ Frames live on a *value stack* (Lua-style): a frame's base holds its locals
 caller's top stack slots, which become the callee's first locals in place;
 the callee's result is written to its base[0], which is exactly the caller's
 slot where the result belongs. Return addresses live on a separate machine
-stack, so a frame walk needs only the return addresses and a table mapping
-each to (function, CALL offset, base delta).
+stack, one slot of `NativeABI.return_slot` bytes per live frame, innermost
+at `exit_sp`, so a frame walk needs only the return addresses and a table
+mapping each to (function, CALL offset, base delta).
+
+What differs between architectures is written in each Target's `NativeABI`
+(how big a return-address slot is, which registers Unicorn sets at entry);
+everything else here is the same for every backend.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 WORD = 8
 
@@ -50,7 +57,8 @@ _FIELDS = [
     'rt_uncompiled',
     'rt_trap',
     'rt_stop',
-    'spare0', 'spare1',
+    'yield_link',     # a link-register target: the return address of the yielding routine
+    'spare1',
 ]
 OFF = {name: i * WORD for i, name in enumerate(_FIELDS)}
 FUNC_TABLE = len(_FIELDS) * WORD       # then one native entry address per function
@@ -77,3 +85,36 @@ TRAP_CODE = {phrase: i for i, phrase in enumerate(TRAPS)}
 
 # room the print routine needs in the output buffer for one PRINT
 PRINT_ROOM = 24
+
+
+# The routines every backend's runtime_routines() provides, by these names:
+#   enter(state) / resume(state)  the only functions the host calls
+#   entry_return                  the return address the entry frame sees
+#   exit, print, printc, uncompiled  reached from compiled code through the
+#                                 state block's rt_* fields
+ROUTINES = ('enter', 'entry_return', 'exit', 'resume', 'print', 'printc', 'uncompiled')
+STATE_ROUTINES = ('exit', 'print', 'printc', 'uncompiled')
+
+
+@dataclass(frozen=True)
+class NativeABI:
+    """How one architecture's compiled code meets the VM.
+
+    return_slot: machine-stack bytes each live frame's return address takes
+        (x86-64 `call` pushes 8; AArch64 keeps sp 16-byte aligned, so a
+        function stores x30 in a 16-byte slot). vm.jit's frame walk steps
+        this many bytes, vm.state sizes the machine stack with it.
+    arg_reg / ret_reg / sp_reg: the registers of `enter(state) -> reason`
+        under Unicorn; link_reg is where the caller's return address goes
+        (None: pushed on the stack, as x86 `call` does).
+    """
+    return_slot: int
+    arg_reg: str
+    ret_reg: str
+    sp_reg: str
+    link_reg: str | None = None
+
+    def machine_stack_bytes(self, max_call_depth: int) -> int:
+        """Room for max_call_depth frames plus the entry and runtime
+        routines' own slots."""
+        return (max_call_depth + 64) * self.return_slot

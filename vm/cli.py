@@ -15,6 +15,25 @@ from .errors import EXIT_BAD_INPUT, EXIT_SIGINT, UsageError, VMError
 from .opcodes import MAX_CALL_DEPTH_LIMIT
 
 
+class BackendName(click.ParamType):
+    """--backend: 'auto', a built-in backend (or alias), or a name from the
+    `jitvm.backends` entry-point group. Entry points are only scanned for a
+    name that is not built in (or for --help), to keep start-up fast."""
+    name = 'backend'
+
+    def get_metavar(self, param, *args, **kwargs):
+        from backends import names
+        return '[' + '|'.join(['auto'] + names()) + ']'
+
+    def convert(self, value, param, ctx):
+        from backends import BUILTIN, available, canonical, names
+        name = canonical(value)
+        if name == 'auto' or name in BUILTIN or name in available():
+            return name
+        self.fail(f'{value!r} is not a backend (choose from: {", ".join(["auto"] + names())})',
+                  param, ctx)
+
+
 def _read(path: str) -> bytes:
     try:
         if path == '-':
@@ -71,8 +90,8 @@ def dis(file):
 @click.option('--jit/--no-jit', default=True, show_default=True, help='compile hot code (default) or interpret only')
 @click.option('--jit-threshold', type=click.IntRange(min=0), default=1000, show_default=True,
               help='backward jumps to a loop header, or calls of a function, before it is compiled; 0 compiles first')
-@click.option('--backend', type=click.Choice(['auto', 'x86_64', 'aarch64'], case_sensitive=False),
-              default='auto', show_default=True, help='code generator')
+@click.option('--backend', type=BackendName(), default='auto', show_default=True,
+              help='code generator: auto (the host\'s), a built-in one or one a package registers')
 @click.option('--emulate', is_flag=True, help='run the generated code in Unicorn instead of natively')
 @click.option('--code-cache', type=click.IntRange(min=0), default=1 << 20, show_default=True,
               metavar='BYTES', help='executable memory for compiled code')
@@ -87,7 +106,7 @@ def run_cmd(file, jit, jit_threshold, backend, emulate, code_cache, max_call_dep
             timeout, show_result, stats, verbose):
     """Run FILE (a .bc, or a .asm assembled on the fly)."""
     program = load(_read(file), _name(file))
-    config = RunConfig(jit=jit, jit_threshold=jit_threshold, backend=backend.lower(),
+    config = RunConfig(jit=jit, jit_threshold=jit_threshold, backend=backend,
                        emulate=emulate, code_cache=code_cache, max_call_depth=max_call_depth,
                        timeout=timeout, verbose=verbose, stats=stats)
     out = sys.stdout.buffer

@@ -63,11 +63,11 @@ class UnicornExecutor:
         self._state = state.address
 
     def _run(self, begin: int) -> int:
-        uc, reg, t = self._uc, self._reg, self._target
+        uc, reg, t = self._uc, self._reg, self._target.abi
         sp = self._host.address + self._host.size - 256
         uc.reg_write(reg[t.arg_reg], self._state)
         if t.link_reg is None:
-            sp -= 8
+            sp -= t.return_slot
             uc.mem_write(sp, self._stop.to_bytes(8, 'little'))
         else:
             uc.reg_write(reg[t.link_reg], self._stop)

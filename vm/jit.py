@@ -31,8 +31,11 @@ def make_jit(program, config, log):
     target = select_backend(config.backend)
     say = (lambda msg: print(f'[JIT] {msg}', file=log)) if config.verbose and log else (lambda msg: None)
     if target is None:
-        say(f'no {config.backend if config.backend != "auto" else host_arch()} backend: '
-            'running the interpreter')
+        if config.backend != 'auto':
+            from backends import names
+            raise UsageError(f'backend {config.backend!r} has no code generator '
+                             f'(available: {", ".join(names())})')
+        say(f'no {host_arch()} backend: running the interpreter')
         return None
     if target.name != host_arch() and not config.emulate:
         raise UsageError(f'the {target.name} backend cannot run natively on '
@@ -71,11 +74,11 @@ class Tiering:
         from .codecache import CodeCache
         from .state import NativeState
         self.output = output
-        self.state = NativeState(self.program, memory, self.max_depth)
+        self.state = NativeState(self.program, memory, self.max_depth, self.target.abi)
         code, self.routines = self.target.runtime_routines()
         self.cache = CodeCache(self.config.code_cache, code, self._code_changed)
         base = self.cache.runtime_address
-        for name in ('exit', 'print', 'printc', 'uncompiled'):
+        for name in abi.STATE_ROUTINES:
             self.state.set('rt_' + name, base + self.routines[name])
         self.uncompiled = base + self.routines['uncompiled']
         self.entry_return = base + self.routines['entry_return']
@@ -215,6 +218,7 @@ class Tiering:
         stack's return addresses and the value stack."""
         st = self.state
         sp, base = st.get('exit_sp'), st.get('exit_base')
+        step = self.target.abi.return_slot        # one return address per frame
         frames = []
         while True:
             ret = st.read_words(sp, 1)[0]
@@ -234,7 +238,7 @@ class Tiering:
             else:               # the innermost: redoes its CALL in the interpreter
                 pc = call_pc
             frames.append((fidx, pc, L, S))
-            sp += abi.WORD
+            sp += step
         frames.reverse()
         self.handbacks += 1
         inner = frames[-1]

@@ -18,7 +18,7 @@ VSTACK_LIMIT = 2 << 30          # value stack bigger than this: deep calls deopt
 class NativeState:
     """State block + output buffer + value stack + machine stack for one run."""
 
-    def __init__(self, program, memory, max_call_depth: int):
+    def __init__(self, program, memory, max_call_depth: int, native_abi):
         nfuncs = len(program.functions)
         self.block = Region(abi.state_size(nfuncs))
         self.fields = self.block.words(0, abi.state_size(nfuncs) // abi.WORD)
@@ -31,7 +31,7 @@ class NativeState:
         # calls need not check for room (the call budget bounds it)
         self.vstack_covers_depth = need <= VSTACK_LIMIT
         self.vstack = Region(vbytes + PAGE, noreserve=True)
-        self.mstack = Region((max_call_depth + 64) * abi.WORD + SIGNAL_MARGIN + PAGE,
+        self.mstack = Region(native_abi.machine_stack_bytes(max_call_depth) + SIGNAL_MARGIN + PAGE,
                              noreserve=True)
         self.mstack.guard_low_page()
         self.set('mem_base', memory.address)

@@ -12,6 +12,7 @@ several ``;``-free lines.  Each distinct line is parsed once per process
 import re
 
 from ..buffer import AsmError
+from ..memo import second_sighting as _second_sighting
 from .encode import Builder
 from .operands import (
     COND, SHIFTS, ExtendedReg, Imm12, Mem, OperandError, RegOffset,
@@ -159,17 +160,6 @@ _OPS_CACHE = {}
 _SEEN_OPERANDS = set()
 _SEEN_LINES = set()
 _SEEN_LIMIT = 1 << 16
-
-
-def _second_sighting(seen, text):
-    """Whether ``text`` was seen before (and note it in ``seen`` if not)."""
-    h = hash(text)
-    if h in seen:
-        return True
-    if len(seen) >= _SEEN_LIMIT:
-        seen.clear()
-    seen.add(h)
-    return False
 
 
 def _operands(mnemonic, text):

@@ -14,6 +14,7 @@ import inspect
 import re
 
 from ..buffer import AsmError
+from ..memo import second_sighting as _second_sighting
 from .encode import CONDITIONS, Builder
 from .operands import Mem
 from .regs import REGS, RIP, RIZ
@@ -136,17 +137,6 @@ _SEEN_OPERANDS: set = set()
 _SEEN_INSNS: set = set()
 _SEEN_LINES: set = set()
 _SEEN_LIMIT = 1 << 16
-
-
-def _second_sighting(seen: set, text: str) -> bool:
-    """Whether ``text`` was seen before (and note it in ``seen`` if not)."""
-    h = hash(text)
-    if h in seen:
-        return True
-    if len(seen) >= _SEEN_LIMIT:
-        seen.clear()
-    seen.add(h)
-    return False
 
 
 def _operand(text: str):
@@ -390,16 +380,10 @@ def _plain_line(line: str):
                     return (_to_label, (fn, text), stmt)    # jne name
                 return None
             size, base, index, scale, sign, disp = m.groups()
-            base = REGS.get(base)
-            if base is None or base is RIP:
+            regs = _base_index(base, index, scale)
+            if regs is None:
                 return None
-            if index is not None:
-                index = REGS.get(index)
-                if index is None:
-                    return None
-                scale = int(scale)
-            else:
-                scale = 1
+            base, index, scale = regs
             if disp is not None:
                 disp = _number(disp)           # "010" is decimal, as elsewhere
                 if sign == "-":
@@ -411,6 +395,21 @@ def _plain_line(line: str):
     if not need <= len(ops) <= most:
         return None
     return (fn, tuple(ops), stmt)
+
+
+def _base_index(base: str, index, scale):
+    """(base, index or None, scale) as registers and an int, from the names
+    a plain memory operand gives, or None when they are not registers or
+    the base is rip (the general parser then reads the line)."""
+    base = REGS.get(base)
+    if base is None or base is RIP:
+        return None
+    if index is None:
+        return (base, None, 1)
+    index = REGS.get(index)
+    if index is None:
+        return None
+    return (base, index, int(scale))
 
 
 _NUMBER_START = frozenset("0123456789-+")
@@ -433,17 +432,10 @@ def _mem_layout(text: str):
     if m is None:
         return None
     base, index, scale, sign = m.groups()
-    base = REGS.get(base)
-    if base is None or base is RIP:
+    regs = _base_index(base, index, scale)
+    if regs is None:
         return None
-    if index is not None:
-        index = REGS.get(index)
-        if index is None:
-            return None
-        scale = int(scale)
-    else:
-        scale = 1
-    lay = (base, index, scale, 0 if sign is None else 1 if sign == " +" else -1)
+    lay = regs + (0 if sign is None else 1 if sign == " +" else -1,)
     if len(_MEM_LAYOUTS) >= _CACHE_LIMIT:
         _MEM_LAYOUTS.clear()
     _MEM_LAYOUTS[text] = lay

@@ -15,20 +15,15 @@ from __future__ import annotations
 
 from typing import Callable
 
+from tests.support.backend_engines import JIT0, JIT2_TINY, JIT3, JIT_DEFAULT, REFERENCE, build
 from vm.api import Outcome, RunConfig, execute
 
-REFERENCE = 'interp'
 FIELDS = ('stdout', 'result', 'exit_code', 'phrase', 'offset', 'error')
 
-ENGINES: dict[str, Callable[[], RunConfig]] = {
-    'interp': lambda: RunConfig(jit=False),
-    'jit0-native': lambda: RunConfig(jit=True, jit_threshold=0, backend='x86_64'),
-    'jit3-native': lambda: RunConfig(jit=True, jit_threshold=3, backend='x86_64', verbose=True),
-    'jit2-native-tiny-cache': lambda: RunConfig(jit=True, jit_threshold=2, backend='x86_64',
-                                                code_cache=4096, verbose=True),
-    'jit0-x86_64-emu': lambda: RunConfig(jit=True, jit_threshold=0, backend='x86_64',
-                                         emulate=True),
-}
+# native: threshold 0, 3 (mixed mode) and 2 in a 4 KiB cache; under Unicorn,
+# every backend at threshold 0, the default and 2 in a 4 KiB cache
+ENGINES: dict[str, Callable[[], RunConfig]] = build(
+    native_modes=(JIT0, JIT3, JIT2_TINY), emulated_modes=(JIT0, JIT_DEFAULT, JIT2_TINY))
 
 
 def differences(ref: Outcome, got: Outcome) -> list[str]:

@@ -94,11 +94,12 @@ def test_a_third_party_backend_is_found_and_runs(plugin):
     assert target.compiled == ['main', 'twice']
 
 
-def test_a_backend_whose_module_is_missing_is_skipped(plugin):
+def test_a_backend_whose_module_is_missing_is_an_error_when_named(plugin):
     assert backends.load_backend('missing') is None
+    assert 'missing' not in dict(backends.engine_backends())
     got = execute(PROGRAM, RunConfig(jit=True, backend='missing', verbose=True))
-    assert got.stdout == interp(PROGRAM).stdout
-    assert '[JIT] no missing backend: running the interpreter' in got.log
+    assert got.stdout == b''
+    assert got.exit_code == 2 and "backend 'missing' has no code generator" in got.error
 
 
 def test_an_unregistered_name_is_not_found():

@@ -56,8 +56,14 @@ def check(source: str, how: str):
     return outcomes
 
 
-def test_every_engine_is_compared():
-    assert REFERENCE == 'interp' and len(ENGINES) == 5
+def test_every_backend_is_compared_natively_and_emulated():
+    from backends import engine_backends
+    assert REFERENCE == 'interp'
+    for backend, native in engine_backends():
+        emulated = [n for n in ENGINES if n.endswith(f'-{backend}-emu')]
+        assert len(emulated) == 3, (backend, list(ENGINES))
+        if native:
+            assert len([n for n in ENGINES if n.endswith('-native')]) == 3
     assert sum(PROGRAMS.values()) >= 1000
 
 

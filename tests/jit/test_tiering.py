@@ -12,6 +12,9 @@ from vm.api import load
 
 from .tiering_support import interp, jitvm, same_as_interp, stats
 
+# every test once per way of running compiled code (tests/jit/conftest.py)
+pytestmark = pytest.mark.usefixtures('jit_target')
+
 # A loop entered with a value under it on the operand stack (1000), live
 # locals (counter, running sum, a constant), and memory the loop rewrites;
 # it prints every tenth counter, so output order across the switch shows.

@@ -34,12 +34,11 @@ base:
 """
 
 
-@pytest.mark.parametrize('emulate', [False, True])
 @pytest.mark.parametrize('threshold', [0, 5])
-def test_value_stack_exhaustion_hands_back(monkeypatch, emulate, threshold):
+def test_value_stack_exhaustion_hands_back(monkeypatch, jit_target, threshold):
     reference = execute(DEEP, RunConfig(jit=False))
     assert reference.stdout == b'%d\n' % (3000 * 3001 // 2)
     monkeypatch.setattr(vm.state, 'VSTACK_LIMIT', 64 * 1024)    # ~800 frames of `down`
-    got = execute(DEEP, RunConfig(jit_threshold=threshold, emulate=emulate, verbose=True))
+    got = execute(DEEP, RunConfig(jit_threshold=threshold, verbose=True, **jit_target))
     assert (got.stdout, got.result, got.exit_code) == (reference.stdout, reference.result, 0)
     assert '[JIT] fallback to the interpreter at down+' in got.log

@@ -13,6 +13,8 @@ from vm.api import Outcome, RunConfig, execute
 from .diffengines import differences
 
 ROOT = Path(__file__).resolve().parents[2]
+# backend / emulate for jit(); the `jit_target` fixture (conftest.py) sets it
+TARGET = {'backend': 'auto', 'emulate': False}
 
 
 def interp(source: str, **options) -> Outcome:
@@ -21,7 +23,8 @@ def interp(source: str, **options) -> Outcome:
 
 
 def jit(source: str, **options) -> Outcome:
-    options.setdefault('backend', 'x86_64')
+    for key, value in TARGET.items():
+        options.setdefault(key, value)
     options.setdefault('verbose', True)
     options.setdefault('stats', True)
     return execute(source, RunConfig(jit=True, **options), 'prog.asm')

@@ -143,11 +143,21 @@ def test_sigint_exits_130(tmp_path, mode):
     assert err.decode().startswith('error: ') and 'Traceback' not in err.decode()
 
 
-def test_verbose_says_when_there_is_no_backend():
-    proc = jitvm('run', SUM, '--backend', 'aarch64', '-v')
-    assert proc.returncode == 0
-    assert proc.stdout == b'5050\n'
-    assert b'[JIT] no aarch64 backend: running the interpreter' in proc.stderr
+def test_a_backend_without_a_code_generator_is_a_usage_error():
+    proc = jitvm('run', SUM, '--backend', 'riscv64', '-v')
+    assert proc.returncode == 2 and proc.stdout == b''
+    err = proc.stderr.decode()
+    assert err.startswith("error: Invalid value for '--backend': 'riscv64' is not a backend")
+    assert err.count('\n') == 1 and 'x86_64' in err
+
+
+def test_auto_on_a_host_without_a_backend_says_so(monkeypatch):
+    import backends
+    from vm.api import RunConfig, execute
+    monkeypatch.setattr(backends, 'host_arch', lambda: 'riscv64')
+    got = execute(open(SUM).read(), RunConfig(jit=True, verbose=True))
+    assert got.stdout == b'5050\n' and got.exit_code == 0
+    assert '[JIT] no riscv64 backend: running the interpreter' in got.log
 
 
 def test_stats_summary_on_stderr():
