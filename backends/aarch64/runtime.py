@@ -39,7 +39,9 @@ from asmkit.aarch64 import Builder
 from asmkit.aarch64.operands import mem, post, pre
 
 from .. import abi
-from .regs import BASE, BUDGET, MEM, SP, STATE, X, LR, w
+from asmkit.aarch64.regs import LR, SP, X
+
+from .regs import BASE, BUDGET, MEM, STATE, w
 
 SLOT = 16                    # machine-stack bytes per return address
 HOST_FRAME = 96              # x19-x30 saved by enter/resume
