@@ -5,8 +5,6 @@ same values, a full output buffer must yield and resume exactly where it
 was, and the host's callee-saved registers and stack must come back intact."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from asmkit.aarch64 import Builder
@@ -14,6 +12,7 @@ from asmkit.aarch64.operands import mem, post, pre
 from backends import abi
 from backends.aarch64.regs import BASE, BUDGET, MEM, POOL, SP, STATE, X, LR, ZERO
 from backends.aarch64.runtime import SLOT, field, runtime_routines
+from backends.aarch64.target import TARGET
 from vm.api import RunConfig, execute, load
 from vm.codecache import CodeCache
 from vm.executors import UnicornExecutor
@@ -22,8 +21,6 @@ from vm.state import OUT_CAPACITY, NativeState
 
 INT64_MIN = -(1 << 63)
 VALUES = [INT64_MIN, 0, -1, 1, 9, 10, -10, 1 << 62, (1 << 63) - 1, 1234567890123, -987654321]
-UNICORN_TARGET = SimpleNamespace(name='aarch64', arg_reg='x0', sp_reg='sp', ret_reg='x0',
-                                 link_reg='x30')
 
 
 def interpreted_output(values, chars=()) -> bytes:
@@ -61,7 +58,7 @@ class Machine:
     def __init__(self, memory_cells=64, max_call_depth=100):
         program = load(f'.memory {memory_cells}\n.func main\nHALT\n.end\n')
         self.memory = CellMemory(program.memory_cells)
-        self.state = NativeState(program, self.memory, max_call_depth)
+        self.state = NativeState(program, self.memory, max_call_depth, TARGET.abi)
         code, self.names = runtime_routines()
         self.cache = CodeCache(1 << 16, code)
         base = self.cache.runtime_address
@@ -71,7 +68,7 @@ class Machine:
         self.state.set_function(0, self.rt['uncompiled'])
         self.state.set('entry_base', self.state.vstack.address)
         self.state.set('depth_left', 77)
-        self.ex = UnicornExecutor(self.state, self.cache, self.names, UNICORN_TARGET)
+        self.ex = UnicornExecutor(self.state, self.cache, self.names, TARGET)
         self.output = b''
 
     def place(self, b: Builder) -> int:
@@ -251,8 +248,8 @@ def test_trap_exit_records_the_state(machine):
     assert st.get('exit_sp') == st.get('entry_sp') - SLOT
 
 
-def test_routine_names_match_the_x86_backend():
-    from backends.x86_64.target import runtime_routines as x86_routines
+def test_routine_names_are_the_abi_ones():
     code, names = runtime_routines()
-    assert set(names) == set(x86_routines()[1])
+    assert tuple(names) == abi.ROUTINES
+    assert TARGET.abi.return_slot == SLOT == 16
     assert len(code) % 4 == 0 and all(off % 4 == 0 for off in names.values())
