@@ -37,14 +37,13 @@ from __future__ import annotations
 
 from asmkit.aarch64 import Builder
 from asmkit.aarch64.operands import mem, post, pre
-
-from .. import abi
 from asmkit.aarch64.regs import LR, SP, X
 
-from .regs import BASE, BUDGET, MEM, STATE, w
+from .. import abi
+from .regs import BASE, BUDGET, HOST_SAVED, MEM, STATE, w
 
 SLOT = 16                    # machine-stack bytes per return address
-HOST_FRAME = 96              # x19-x30 saved by enter/resume
+HOST_FRAME = 8 * len(HOST_SAVED)   # x19-x30 saved by enter/resume: 96
 DIGITS = 32                  # scratch print reserves below sp for the digits
 
 
@@ -63,8 +62,8 @@ def runtime_routines():
     def host_save():
         """Push x19-x30 for the host, point x21 at the state block, note host_sp."""
         b.stp(X[29], LR, pre(SP, -HOST_FRAME))
-        for i, r in enumerate(range(19, 29, 2)):
-            b.stp(X[r], X[r + 1], mem(SP, 16 * (i + 1)))
+        for i in range(0, 10, 2):               # x19/x20 .. x27/x28 above x29/x30
+            b.stp(HOST_SAVED[i], HOST_SAVED[i + 1], mem(SP, 16 + 8 * i))
         b.mov(STATE, x0)
         b.mov(x9, SP)
         b.str(x9, field('host_sp'))
@@ -88,8 +87,8 @@ def runtime_routines():
     b.str(BUDGET, field('depth_left'))
     b.ldr(x9, field('host_sp'))
     b.mov(SP, x9)
-    for i, r in enumerate(range(19, 29, 2)):
-        b.ldp(X[r], X[r + 1], mem(SP, 16 * (i + 1)))
+    for i in range(0, 10, 2):
+        b.ldp(HOST_SAVED[i], HOST_SAVED[i + 1], mem(SP, 16 + 8 * i))
     b.ldp(X[29], LR, post(SP, HOST_FRAME))
     b.ret()
 

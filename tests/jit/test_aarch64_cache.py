@@ -90,3 +90,24 @@ def test_the_runtime_routines_are_flushed_too(monkeypatch):
         assert (cache.runtime_address, len(code)) in flushed
     finally:
         cache.close()
+
+
+def test_patching_compiled_code_is_flushed(monkeypatch):
+    """The arena's patch path (RX -> RW -> write -> RX) flushes the patched
+    bytes, so code rewritten in place is coherent too."""
+    from asmkit.memory import CodeArena
+    from backends.aarch64.target import TARGET
+    from vm.api import load
+    flushed = []
+    real_flush = asmkit.icache.flush_icache
+    monkeypatch.setattr(asmkit.icache, 'flush_icache',
+                        lambda address, size: (flushed.append((address, size)),
+                                               real_flush(address, size))[1])
+    program = load('.func main\nPUSH 1\nPRINT\nPUSH 0\nRET\n.end\n')
+    code = TARGET.compile_function(program, 0).code
+    with CodeArena(1 << 16) as arena:
+        blob = arena.load(code)
+        assert (blob.address, len(code)) in flushed
+        blob.patch(8, code[:4])
+        assert flushed[-1] == (blob.address + 8, 4)
+        assert blob.read()[8:12] == code[:4]

@@ -198,3 +198,10 @@ def test_every_emitted_instruction_reassembles_through_asmkit():
                 functions += 1
                 words += len(text)
     assert functions > 100 and words > 10_000
+
+
+def test_the_runtime_routines_reassemble_through_asmkit():
+    code, _ = TARGET.runtime_routines()
+    text = asmkit.disassemble(code, 'aarch64', address=0x40000)
+    assert len(text) * 4 == len(code)
+    assert asmkit.assemble('\n'.join(text), 'aarch64', address=0x40000) == code
