@@ -9,7 +9,7 @@ import platform
 
 ALIASES = {'x86-64': 'x86_64', 'amd64': 'x86_64', 'x64': 'x86_64',
            'arm64': 'aarch64', 'a64': 'aarch64'}
-BUILTIN = {'x86_64': 'backends.x86_64'}
+BUILTIN = {'x86_64': 'backends.x86_64', 'aarch64': 'backends.aarch64'}
 ENTRY_POINT_GROUP = 'jitvm.backends'
 
 

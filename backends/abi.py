@@ -57,8 +57,7 @@ _FIELDS = [
     'rt_uncompiled',
     'rt_trap',
     'rt_stop',
-    'yield_link',     # a link-register target: the return address of the yielding routine
-    'spare1',
+    'spare0', 'spare1',
 ]
 OFF = {name: i * WORD for i, name in enumerate(_FIELDS)}
 FUNC_TABLE = len(_FIELDS) * WORD       # then one native entry address per function
