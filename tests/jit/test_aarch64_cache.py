@@ -43,8 +43,8 @@ def test_every_write_is_flushed_and_every_change_reaches_unicorn(monkeypatch):
     monkeypatch.setattr(vm.executors.UnicornExecutor, 'code_changed', code_changed)
     real_place, real_remove = vm.codecache.CodeCache.place, vm.codecache.CodeCache.remove
 
-    def place(self, codes, evict):
-        region = real_place(self, codes, evict)
+    def place(self, codes, evict, *keep):
+        region = real_place(self, codes, evict, *keep)
         blob = region.blob
         placed.append((blob.address, blob.size, bytes(blob.read())))
         # by the time place() returns, the bytes are flushed and Unicorn told
