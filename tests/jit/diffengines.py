@@ -5,8 +5,9 @@ tools/fuzz_jit.py, so a CI run and a long fuzz campaign check the same thing.
 The interpreter is the reference. The others cover every way native code is
 reached: everything compiled before it runs (threshold 0), mixed mode at a
 low threshold (hot loops entered mid-run at their header, hot functions
-called from the interpreter), mixed mode in a one-page code cache (regions
-evicted, callees that do not fit, frames handed back to the interpreter),
+called from the interpreter), mixed mode in a 4096-byte code cache (packed
+by bytes: large groups evicted or left out, callees that do not fit hand
+frames back to the interpreter),
 and the very same bytes under Unicorn. The mixed-mode engines run with -v
 so a caller can count the tier transitions they went through (the log is
 not compared).

@@ -30,7 +30,8 @@ class Mode:
 
 # everything compiled first; the default threshold (mostly interpreted,
 # hot loops compiled); threshold 2 in a 4 KiB cache (every loop and call
-# switches tier, regions evicted, callees that do not fit handed back)
+# switches tier; regions are packed by bytes, so big groups are evicted or
+# left out, and callees that do not fit hand frames back)
 JIT0 = Mode('jit0', 0)
 JIT_DEFAULT = Mode('jit', 1000)
 JIT2_TINY = Mode('jit2-tiny-cache', 2, 4096, True)
