@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 TSTAMP  := $(VENV)/.installed-test
 
-.PHONY: demo test bench roundtrip clean
+.PHONY: demo test bench roundtrip arm64-test clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,11 @@ bench: $(STAMP)
 
 roundtrip: $(STAMP)
 	$(BIN)/python tools/roundtrip.py --count 100000 --jobs 2
+
+# the native tests and the corpus as a real aarch64 process (qemu user-mode;
+# needs root; builds and caches the Debian arm64 root on first use)
+arm64-test: $(STAMP)
+	$(BIN)/python tools/arm64_root.py test
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
