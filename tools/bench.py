@@ -4,13 +4,24 @@ speedups, and the JIT's compile time per bytecode instruction.
 Both engines run the same program at the same size (the `.const` knobs
 below keep the interpreter's share to a few seconds); outputs and results
 must match. Targets: >= 100x on sum and Mandelbrot, < 5 us compile time per
-bytecode instruction."""
+bytecode instruction.
+
+The AArch64 rows are measured inside the emulated arm64 root
+(tools/arm64_root.py): there both engines run under the same qemu user-mode
+emulation, so their ratio is the AArch64 JIT's speedup, at smaller sizes
+because emulated Python is ~10x slower. They are printed when a finished
+root is cached on this machine (`--arm64`: only them, building the root if
+needed; `--no-arm64`: never)."""
 from __future__ import annotations
 
 import argparse
+import json
+import platform
+import subprocess
+import sys
 import time
 
-from benchlib import RunConfig, load, source, timed, warm_up
+from benchlib import ROOT, RunConfig, load, source, timed, warm_up
 
 BENCHMARKS = {
     'sum': dict(N=10_000_000),
@@ -20,7 +31,14 @@ BENCHMARKS = {
     'matmul': dict(N=100),
     'collatz': dict(LIMIT=100_000),
 }
+# inside the root: a few seconds of emulated interpreter each
+ARM64_BENCHMARKS = {
+    'sum': dict(N=1_000_000),
+    'mandelbrot': dict(MAXIT=30),
+}
 TARGETED = ('sum', 'mandelbrot')
+HEADER = (f'{"benchmark":<11} {"interp s":>9} {"jit s":>8} {"speedup":>8} '
+          f'{"compile us/op":>14}  {"same output":<11}')
 
 
 def compile_cost(program, target) -> tuple[int, float]:
@@ -35,39 +53,109 @@ def compile_cost(program, target) -> tuple[int, float]:
     return ops, best
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('names', nargs='*', default=list(BENCHMARKS))
-    ap.add_argument('--emulate', action='store_true', help='also time the x86-64 code under Unicorn')
-    args = ap.parse_args()
-    from backends import select_backend
-    target = select_backend('auto')
-    warm_up()
-    print(f'{"benchmark":<11} {"interp s":>9} {"jit s":>8} {"speedup":>8} '
-          f'{"compile us/op":>14}  {"same output":<11}')
-    failed = False
-    all_ops, all_seconds = 0, 0.0
-    for name in args.names:
-        program = load(source(f'bench_{name}', **BENCHMARKS[name]), f'bench_{name}.asm')
-        t_i, out_i, res_i, _ = timed(program, RunConfig(jit=False))
-        t_j, out_j, res_j, _ = min(timed(program, RunConfig(jit=True)) for _ in range(3))
-        same = (out_i, res_i) == (out_j, res_j)
+def measure(name: str, knobs: dict, target, jit_runs: int = 3) -> dict:
+    """One row. Without a code generator for this host (target None) only
+    the interpreter is timed: a JIT run would measure nothing."""
+    program = load(source(f'bench_{name}', **knobs), f'bench_{name}.asm')
+    t_i, out_i, res_i, _ = timed(program, RunConfig(jit=False))
+    row = dict(name=name, machine=platform.machine(), interp=t_i, jit=None, ops=0, compile=0.0, same=True)
+    if target is not None:
+        t_j, out_j, res_j, _ = min(timed(program, RunConfig(jit=True)) for _ in range(jit_runs))
         ops, t_c = compile_cost(program, target)
-        all_ops += ops
-        all_seconds += t_c
-        speedup = t_i / t_j
-        mark = ''
-        if name in TARGETED and speedup < 100:
-            mark = '  (target 100x)'
-        print(f'{name:<11} {t_i:>9.3f} {t_j:>8.4f} {speedup:>7.1f}x {t_c / ops * 1e6:>14.2f}  '
-              f'{"yes" if same else "NO"}{mark}')
+        row.update(jit=t_j, ops=ops, compile=t_c, same=(out_i, res_i) == (out_j, res_j))
+    return row
+
+
+def format_row(row: dict, label: str | None = None) -> str:
+    name = label or row['name']
+    if row['jit'] is None:
+        return f'{name:<11} {row["interp"]:>9.3f} {"-":>8} {"-":>8} {"-":>14}  no code generator on {row["machine"]}'
+    speedup = row['interp'] / row['jit']
+    mark = '  (target 100x)' if row['name'] in TARGETED and speedup < 100 and not label else ''
+    return (f'{name:<11} {row["interp"]:>9.3f} {row["jit"]:>8.4f} {speedup:>7.1f}x '
+            f'{row["compile"] / row["ops"] * 1e6:>14.2f}  {"yes" if row["same"] else "NO"}{mark}')
+
+
+def host_rows(args, target) -> bool:
+    """The host's table; True when every JIT run matched the interpreter."""
+    print(HEADER)
+    ok, all_ops, all_seconds = True, 0, 0.0
+    for name in args.names:
+        row = measure(name, BENCHMARKS[name], target)
+        print(format_row(row), flush=True)
+        all_ops += row['ops']
+        all_seconds += row['compile']
         if args.emulate:
+            program = load(source(f'bench_{name}', **BENCHMARKS[name]), f'bench_{name}.asm')
+            _, out_i, res_i, _ = timed(program, RunConfig(jit=False))
             t_e, out_e, res_e, _ = timed(program, RunConfig(jit=True, jit_threshold=0, emulate=True))
             print(f'{"":<11} unicorn {t_e:.3f}s, same output: {(out_e, res_e) == (out_i, res_i)}')
-        failed |= not same
-    print(f'compile time over all benchmarks: {all_seconds * 1e6:.0f} us for {all_ops} ops = '
-          f'{all_seconds / all_ops * 1e6:.2f} us per bytecode instruction (target < 5)')
-    raise SystemExit(1 if failed else 0)
+        ok &= row['same']
+    if all_ops:
+        print(f'compile time over all benchmarks: {all_seconds * 1e6:.0f} us for {all_ops} ops = '
+              f'{all_seconds / all_ops * 1e6:.2f} us per bytecode instruction (target < 5)')
+    return ok
+
+
+def arm64_rows(build: bool) -> bool:
+    """The AArch64 rows, measured by this script inside the arm64 root."""
+    sys.path.insert(0, str(ROOT / 'tools'))
+    import arm64_root
+    cache = arm64_root.Cache()
+    if not build and not cache.done('complete', arm64_root.config_key()):
+        print('AArch64 rows: no arm64 root cached on this machine '
+              '(`tools/bench.py --arm64` or `tools/arm64_root.py build` makes one)')
+        return True
+    if build:
+        problem = arm64_root.host_problem(install=False)
+        if problem:
+            print(f'AArch64 rows: SKIPPED: {problem}')
+            return True
+        arm64_root.build_root(cache)
+    print('AArch64, inside the arm64 root (qemu user-mode: both engines emulated; '
+          f'sizes {", ".join(f"{n} {k}" for n, k in ARM64_BENCHMARKS.items())}):', flush=True)
+    cmd = [sys.executable, str(ROOT / 'tools' / 'arm64_root.py'), 'run', '--',
+           'python', 'tools/bench.py', '--inside-json', *ARM64_BENCHMARKS]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{')]
+    if proc.returncode or len(rows) != len(ARM64_BENCHMARKS):
+        print(f'AArch64 rows: the run inside the root failed (exit {proc.returncode})')
+        return False
+    print(HEADER)
+    for row in rows:
+        print(format_row(row, label=f'a64/{row["name"]}'))
+    return all(row['same'] for row in rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('names', nargs='*')
+    ap.add_argument('--emulate', action='store_true', help='also time the x86-64 code under Unicorn')
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument('--arm64', action='store_true', help='only the AArch64 rows (builds the root if needed)')
+    where.add_argument('--no-arm64', action='store_true', help='no AArch64 rows')
+    where.add_argument('--inside-json', action='store_true', help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    table = ARM64_BENCHMARKS if args.inside_json else BENCHMARKS
+    args.names = args.names or list(table)
+    unknown = [n for n in args.names if n not in table]
+    if unknown:
+        ap.error(f'unknown benchmark {unknown[0]} (choose from {", ".join(table)})')
+    from backends import select_backend
+    target = select_backend('auto')
+    if args.inside_json:            # one JSON line per row, for arm64_rows on the host
+        if target is not None:
+            warm_up()
+        for name in args.names:
+            print(json.dumps(measure(name, table[name], target, jit_runs=1)), flush=True)
+        return
+    ok = True
+    if not args.arm64:
+        warm_up()
+        ok = host_rows(args, target)
+    if not args.no_arm64:
+        ok &= arm64_rows(build=args.arm64)
+    raise SystemExit(0 if ok else 1)
 
 
 if __name__ == '__main__':
