@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -250,7 +251,7 @@ def in_root(rootfs: Path, cmd: list[str], env: dict[str, str], bind_project: boo
     inner = [sys.executable, str(Path(__file__).resolve()), '_enter', str(rootfs),
              '1' if bind_project else '0', '--', *cmd]
     # the wrapper's own env is the host's; _enter replaces it with `env` at exec
-    wrapper_env = dict(os.environ, _JITVM_ARM64_ENV='\0'.join(f'{k}={v}' for k, v in env.items()))
+    wrapper_env = dict(os.environ, _JITVM_ARM64_ENV=json.dumps(env))
     return sh('unshare', '--mount', '--propagation', 'private', '--', *inner, env=wrapper_env).returncode
 
 
@@ -264,7 +265,7 @@ def enter(rootfs: Path, bind_project: bool, cmd: list[str]) -> None:
         (rootfs / str(PROJECT).lstrip('/')).mkdir(parents=True, exist_ok=True)
         sh('mount', '--rbind', PROJECT, rootfs / str(PROJECT).lstrip('/'), check=True)
         wd = str(PROJECT)
-    env = dict(kv.split('=', 1) for kv in os.environ.get('_JITVM_ARM64_ENV', '').split('\0') if kv)
+    env = json.loads(os.environ['_JITVM_ARM64_ENV'])
     os.chroot(rootfs)
     os.chdir(wd)
     try:
