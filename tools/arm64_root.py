@@ -400,7 +400,7 @@ def run(cache, env, cmd):
     raise SystemExit(guarded(run_inside, cache, list(cmd), extra))
 
 
-@cli.command()
+@cli.command(context_settings={'ignore_unknown_options': True})
 @click.option('--engines', default='native', show_default=True,
               help='JITVM_TEST_ENGINES inside (see tests/support/engine_filter.py)')
 @click.argument('pytest_args', nargs=-1, type=click.UNPROCESSED)
@@ -419,10 +419,15 @@ def test(cache, engines, pytest_args):
     raise SystemExit(code)
 
 
+# The project's packages are imported before pytest collects: on the host
+# the installed (editable) packages win over same-named test folders
+# (tests/vm); inside, where the project is only on the path, importing them
+# first gives the same resolution.
 INSIDE_TEST = '''\
 import platform, sys
 assert platform.machine() == "aarch64", platform.machine()
 print("inside the arm64 root: python", platform.python_version(), "on", platform.machine(), flush=True)
+import asmkit, backends, vm
 import pytest
 sys.exit(pytest.main(["-p", "no:cacheprovider", *sys.argv[1:]]))
 '''
