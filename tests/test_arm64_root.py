@@ -178,3 +178,35 @@ def test_a_cached_root_runs_a_real_aarch64_process():
         proc = subprocess.run([sys.executable, TOOL, 'check'], capture_output=True, text=True)
         line, = proc.stdout.strip().splitlines()
         assert line.startswith('ok: ' if proc.returncode == 0 else 'SKIPPED arm64 native tests: ')
+
+
+# ------------------------------------------------------------------ bench.py's AArch64 rows
+
+def _bench():
+    sys.path.insert(0, str(ROOT / 'tools'))
+    s = importlib.util.spec_from_file_location('bench', ROOT / 'tools' / 'bench.py')
+    module = importlib.util.module_from_spec(s)
+    s.loader.exec_module(module)
+    return module
+
+
+def test_the_inside_rows_are_json_the_host_can_read():
+    """What bench.py prints inside the root, run here on the host (same code)."""
+    proc = subprocess.run([sys.executable, ROOT / 'tools' / 'bench.py', '--inside-json', 'mandelbrot'],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    import json
+    import platform
+    row, = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert row['name'] == 'mandelbrot' and row['machine'] == platform.machine()
+    assert row['interp'] > 0 and row['same'] is True
+    assert row['jit'] > 0 and row['ops'] > 0     # this host has a code generator
+    line = _bench().format_row(row, label='a64/mandelbrot')
+    assert line.startswith('a64/mandelbrot') and line.endswith('yes')
+
+
+def test_a_host_without_a_code_generator_gets_an_interpreter_only_row():
+    bench = _bench()
+    row = bench.measure('sum', dict(N=1000), target=None)
+    assert row['jit'] is None and row['interp'] > 0
+    assert bench.format_row(row).endswith(f'no code generator on {row["machine"]}')

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A cached Debian arm64 root in which this project's tests run as a real
 aarch64 process on an x86-64 host (qemu user-mode emulation + binfmt_misc).
 
@@ -301,6 +300,8 @@ def build_root(cache: Cache) -> float:
                  'debootstrap stage 1')
             cache.mark('stage1')
             log(f'stage 1 done in {time.monotonic() - t:.0f} s')
+        if not cache.done('stage2') and not (rootfs / 'debootstrap/debootstrap').exists():
+            cache.mark('stage2')        # it finished (and removed itself) before the stamp
         if not cache.done('stage2'):
             log('debootstrap stage 2 under qemu (emulated, several minutes)')
             t = time.monotonic()
