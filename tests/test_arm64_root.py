@@ -131,7 +131,7 @@ def test_the_cache_dir_comes_from_the_environment(monkeypatch, tmp_path):
     (dict(geteuid=lambda: 1000), 'needs root'),
     (dict(machine=lambda: 'aarch64'), 'run the tests natively'),
 ])
-def test_an_unfit_host_gets_one_skipped_line(monkeypatch, capsys, fake, reason):
+def test_an_unfit_host_gets_one_skipped_line(monkeypatch, capsys, tmp_path, fake, reason):
     if 'geteuid' in fake:
         monkeypatch.setattr(arm64_root.os, 'geteuid', fake['geteuid'])
     if 'machine' in fake:
@@ -142,12 +142,13 @@ def test_an_unfit_host_gets_one_skipped_line(monkeypatch, capsys, fake, reason):
     assert e.value.code == 1 and len(out) == 1
     assert out[0].startswith('SKIPPED arm64 native tests: ') and reason in out[0]
     # `test` on such a host: the same one line (exit 3), no traceback, nothing built
-    monkeypatch.setenv('JITVM_ARM64_ROOT', '/nonexistent/arm64-root-test')
+    monkeypatch.setenv('JITVM_ARM64_ROOT', str(tmp_path / 'cache'))
     monkeypatch.setattr(arm64_root.Cache, 'locked', _no_lock)
     with pytest.raises(SystemExit) as e:
         arm64_root.main(['test'])
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 3 and err == [out[0]]
+    assert not (tmp_path / 'cache').exists()
 
 
 def _no_lock(self, exclusive):
@@ -155,9 +156,9 @@ def _no_lock(self, exclusive):
     return nullcontext()
 
 
-def test_bad_usage_is_one_error_line():
+def test_bad_usage_is_one_error_line(tmp_path):
     for argv, code in ((['run', '--env', 'NOVALUE', '--', 'true'], 2), (['nonsense'], 2),
-                       (['--cache', '/nonexistent/arm64-none', 'run', '--', 'true'], 1)):
+                       (['--cache', str(tmp_path / 'none'), 'run', '--', 'true'], 1)):
         proc = subprocess.run([sys.executable, TOOL, *argv], capture_output=True, text=True)
         assert proc.returncode == code, (argv, proc.stderr)
         lines = proc.stderr.strip().splitlines()

@@ -276,12 +276,18 @@ def enter(rootfs: Path, bind_project: bool, cmd: list[str]) -> None:
 
 # ------------------------------------------------------------------ building
 
+def finished(cache: Cache, key: str) -> bool:
+    return cache.done('complete', key) and (cache.rootfs / VENV.lstrip('/') / 'bin/python').exists()
+
+
 def build_root(cache: Cache) -> float:
     """Build or resume the root under the exclusive lock; seconds spent."""
     t0 = time.monotonic()
     key = config_key()
+    if finished(cache, key):        # the common case: no exclusive lock, so runs never wait
+        return time.monotonic() - t0
     with cache.locked(exclusive=True):
-        if cache.done('complete', key) and (cache.rootfs / VENV.lstrip('/') / 'bin/python').exists():
+        if finished(cache, key):    # another builder finished it while we waited
             return time.monotonic() - t0
         problem = host_problem(install=True)
         if problem:
@@ -352,9 +358,12 @@ def clean_apt(rootfs: Path) -> None:
 
 
 def run_inside(cache: Cache, cmd: list[str], extra_env: dict[str, str] | None = None) -> int:
-    if not cache.done('complete', config_key()):
-        raise Failed(f'no finished arm64 root in {cache.dir}: run `{sys.argv[0]} build`')
+    missing = Failed(f'no finished arm64 root in {cache.dir}: run `{sys.argv[0]} build`')
+    if not cache.dir.is_dir():
+        raise missing
     with cache.locked(exclusive=False):
+        if not finished(cache, config_key()):
+            raise missing
         sync_host_files(cache.rootfs)
         return in_root(cache.rootfs, cmd, inside_env(extra_env))
 

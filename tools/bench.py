@@ -37,7 +37,7 @@ ARM64_BENCHMARKS = {
     'mandelbrot': dict(MAXIT=30),
 }
 TARGETED = ('sum', 'mandelbrot')
-HEADER = (f'{"benchmark":<11} {"interp s":>9} {"jit s":>8} {"speedup":>8} '
+HEADER = (f'{"benchmark":<14} {"interp s":>9} {"jit s":>8} {"speedup":>8} '
           f'{"compile us/op":>14}  {"same output":<11}')
 
 
@@ -69,10 +69,10 @@ def measure(name: str, knobs: dict, target, jit_runs: int = 3) -> dict:
 def format_row(row: dict, label: str | None = None) -> str:
     name = label or row['name']
     if row['jit'] is None:
-        return f'{name:<11} {row["interp"]:>9.3f} {"-":>8} {"-":>8} {"-":>14}  no code generator on {row["machine"]}'
+        return f'{name:<14} {row["interp"]:>9.3f} {"-":>8} {"-":>8} {"-":>14}  no code generator on {row["machine"]}'
     speedup = row['interp'] / row['jit']
     mark = '  (target 100x)' if row['name'] in TARGETED and speedup < 100 and not label else ''
-    return (f'{name:<11} {row["interp"]:>9.3f} {row["jit"]:>8.4f} {speedup:>7.1f}x '
+    return (f'{name:<14} {row["interp"]:>9.3f} {row["jit"]:>8.4f} {speedup:>7.1f}x '
             f'{row["compile"] / row["ops"] * 1e6:>14.2f}  {"yes" if row["same"] else "NO"}{mark}')
 
 
@@ -89,7 +89,7 @@ def host_rows(args, target) -> bool:
             program = load(source(f'bench_{name}', **BENCHMARKS[name]), f'bench_{name}.asm')
             _, out_i, res_i, _ = timed(program, RunConfig(jit=False))
             t_e, out_e, res_e, _ = timed(program, RunConfig(jit=True, jit_threshold=0, emulate=True))
-            print(f'{"":<11} unicorn {t_e:.3f}s, same output: {(out_e, res_e) == (out_i, res_i)}')
+            print(f'{"":<14} unicorn {t_e:.3f}s, same output: {(out_e, res_e) == (out_i, res_i)}')
         ok &= row['same']
     if all_ops:
         print(f'compile time over all benchmarks: {all_seconds * 1e6:.0f} us for {all_ops} ops = '
