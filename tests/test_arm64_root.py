@@ -148,6 +148,9 @@ def test_an_unfit_host_gets_one_skipped_line(monkeypatch, capsys, tmp_path, fake
         arm64_root.main(['test'])
     err = capsys.readouterr().err.strip().splitlines()
     assert e.value.code == 3 and err == [out[0]]
+    with pytest.raises(SystemExit) as e:
+        arm64_root.main(['run', '--', 'true'])
+    assert e.value.code == 3 and capsys.readouterr().err.strip().splitlines() == [out[0]]
     assert not (tmp_path / 'cache').exists()
 
 

@@ -358,6 +358,9 @@ def clean_apt(rootfs: Path) -> None:
 
 
 def run_inside(cache: Cache, cmd: list[str], extra_env: dict[str, str] | None = None) -> int:
+    problem = host_problem(install=False)
+    if problem:
+        raise Unsupported(problem)
     missing = Failed(f'no finished arm64 root in {cache.dir}: run `{sys.argv[0]} build`')
     if not cache.dir.is_dir():
         raise missing
