@@ -15,7 +15,12 @@ word matches it:
   interp                engines without the JIT
   <engine name>         that row exactly
 The reference engine is always kept: every other row is compared with it.
-An unknown word is an error, so a typo never quietly drops engines."""
+An unknown word is an error, so a typo never quietly drops engines.
+
+A table applies it where it is built, e.g.
+
+    ENGINES = filter_engines(generated_engines(), REFERENCE)
+"""
 from __future__ import annotations
 
 import os
