@@ -178,6 +178,11 @@ def test_a_cached_root_runs_a_real_aarch64_process():
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.split() == ['aarch64', str(ROOT)]
+        # the exit status comes through, and the mounts made for the run are gone
+        proc = subprocess.run([sys.executable, TOOL, 'run', '--', 'python', '-c', 'raise SystemExit(3)'],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 3, proc.stderr
+        assert str(cache.rootfs) not in Path('/proc/self/mounts').read_text()
     else:
         proc = subprocess.run([sys.executable, TOOL, 'check'], capture_output=True, text=True)
         line, = proc.stdout.strip().splitlines()
