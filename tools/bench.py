@@ -113,7 +113,7 @@ def arm64_rows(build: bool) -> bool:
             return True
         arm64_root.build_root(cache)
     print('AArch64, inside the arm64 root (qemu user-mode: both engines emulated; '
-          f'sizes {", ".join(f"{n} {k}" for n, k in ARM64_BENCHMARKS.items())}):', flush=True)
+          f'sizes {", ".join(n + " " + " ".join(f"{k}={v}" for k, v in kn.items()) for n, kn in ARM64_BENCHMARKS.items())}):', flush=True)
     cmd = [sys.executable, str(ROOT / 'tools' / 'arm64_root.py'), 'run', '--',
            'python', 'tools/bench.py', '--inside-json', *ARM64_BENCHMARKS]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
