@@ -120,6 +120,17 @@ def test_stamps_hold_a_value_and_a_changed_value_redoes_the_step(tmp_path):
     assert not cache.done('pip', 'k1')
 
 
+def test_a_run_holds_the_lock_shared_and_a_builder_must_wait(tmp_path):
+    import fcntl
+    cache = arm64_root.Cache(str(tmp_path / 'c'))
+    with cache.locked(exclusive=False), cache.locked(exclusive=False):    # runs share
+        with open(cache.dir / 'lock') as other:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with open(cache.dir / 'lock') as other:                     # free again afterwards
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
 def test_the_cache_dir_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv('JITVM_ARM64_ROOT', str(tmp_path))
     assert arm64_root.Cache().rootfs == tmp_path / 'rootfs'
