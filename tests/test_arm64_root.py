@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engine_filter import engine_kind, filter_engines
+from tests.support.engine_filter import engine_kind, filter_engines, selected, selected_targets
 from vm.api import RunConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +70,20 @@ def test_every_row_of_the_real_tables_has_a_kind():
     for word in ('native', 'emulated', 'interp'):
         kept = filter_engines(ENGINES, REFERENCE, word)
         assert set(kept) == {REFERENCE} | {n for n, k in kinds.items() if k == word}
+
+
+def test_the_generated_tables_go_through_the_variable(monkeypatch):
+    from tests.support.backend_engines import JIT0, build, jit_targets
+    monkeypatch.setenv('JITVM_TEST_ENGINES', 'native')
+    table = build(native_modes=(JIT0,), emulated_modes=(JIT0,))
+    assert all(engine_kind(make) in ('interp', 'native') for make in table.values())
+    assert selected(table) == table
+    targets = jit_targets()
+    assert selected_targets(targets) == [(t, o) for t, o in targets if not o['emulate']]
+    assert selected_targets(targets, 'emulated') == [(t, o) for t, o in targets if o['emulate']]
+    assert selected_targets(targets, 'all') == targets
+    with pytest.raises(ValueError):
+        selected_targets(targets, 'nativ')
 
 
 # ------------------------------------------------------------------ the tool's decisions

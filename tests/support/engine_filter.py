@@ -17,9 +17,9 @@ word matches it:
 The reference engine is always kept: every other row is compared with it.
 An unknown word is an error, so a typo never quietly drops engines.
 
-A table applies it where it is built, e.g.
-
-    ENGINES = filter_engines(generated_engines(), REFERENCE)
+tests/support/backend_engines.build passes every table it makes through
+`selected`; a list of jit targets [(id, RunConfig options)] can go through
+`selected_targets`.
 """
 from __future__ import annotations
 
@@ -61,3 +61,18 @@ def selected(table: Mapping[str, T]) -> dict[str, T]:
     """The rows of an engines table (tests/support/backend_engines.build)
     that $JITVM_TEST_ENGINES asks for; the reference is 'interp'."""
     return filter_engines(table, REFERENCE)
+
+
+def selected_targets(targets: list[tuple[str, dict]], selection: str | None = None) -> list[tuple[str, dict]]:
+    """backend_engines.jit_targets() narrowed the same way: a target is
+    'native' or 'emulated' by its `emulate` option, or named by its id."""
+    if selection is None:
+        selection = os.environ.get(VARIABLE, '')
+    words = {w.strip() for w in selection.split(',') if w.strip()}
+    if not words or 'all' in words:
+        return list(targets)
+    unknown = words - set(KINDS) - {t for t, _ in targets}
+    if unknown:
+        raise ValueError(f'{VARIABLE}: unknown word(s) {", ".join(sorted(unknown))}')
+    return [(t, o) for t, o in targets
+            if t in words or ('emulated' if o.get('emulate') else 'native') in words]
