@@ -34,7 +34,7 @@ BENCHMARKS = {
 # inside the root: a few seconds of emulated interpreter each
 ARM64_BENCHMARKS = {
     'sum': dict(N=1_000_000),
-    'mandelbrot': dict(MAXIT=30),
+    'mandelbrot': dict(MAXIT=100),
 }
 TARGETED = ('sum', 'mandelbrot')
 HEADER = (f'{"benchmark":<14} {"interp s":>9} {"jit s":>8} {"speedup":>8} '
