@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.support.backend_engines import cli_args
 from vm.api import load
 
 from .tiering_support import interp, jitvm, same_as_interp, stats
@@ -308,11 +309,12 @@ def test_no_jit_and_no_verbose_print_no_jit_lines():
     assert quiet.log == ''
 
 
-def test_cli_verbose_and_stats_go_to_stderr(tmp_path):
+def test_cli_verbose_and_stats_go_to_stderr(tmp_path, jit_target):
     path = tmp_path / 'osr.asm'
     path.write_text(OSR)
     ref = jitvm('run', str(path), '--no-jit', '--result')
-    proc = jitvm('run', str(path), '--jit-threshold', '5', '-v', '--stats', '--result')
+    proc = jitvm('run', str(path), '--jit-threshold', '5', '-v', '--stats', '--result',
+                 *cli_args(jit_target))
     assert proc.returncode == ref.returncode == 0
     assert proc.stdout == ref.stdout and proc.stdout.endswith(b'result: 35350\n')
     err = proc.stderr.decode()
@@ -322,6 +324,7 @@ def test_cli_verbose_and_stats_go_to_stderr(tmp_path):
     for needle in ('compiled regions', 'code bytes', 'compile time', 'us/op',
                    'time in interpreter', 'in compiled code'):
         assert any(needle in l for l in summary), (needle, summary)
-    only_stats = jitvm('run', str(path), '--jit-threshold', '5', '--stats').stderr.decode()
+    only_stats = jitvm('run', str(path), '--jit-threshold', '5', '--stats',
+                       *cli_args(jit_target)).stderr.decode()
     assert only_stats.splitlines() and all(l.startswith('[JIT stats] ')
                                            for l in only_stats.splitlines())

@@ -70,7 +70,8 @@ def jit_targets() -> list[tuple[str, dict]]:
     found = engine_backends()
     targets = [('native', {'backend': b, 'emulate': False}) for b, native in found if native]
     targets += [(f'{b}-emu', {'backend': b, 'emulate': True}) for b, _ in found]
-    return targets
+    from .engine_filter import selected_targets
+    return selected_targets(targets)
 
 
 def cli_args(options: dict) -> list[str]:
