@@ -22,35 +22,10 @@ import pytest
 from vm.api import RunConfig, execute
 
 from .diffengines import report
-from .tiering_support import jitvm
+from .tiering_support import ROOT, jitvm
 
-FIB = """\
-.func main
-        PUSH {n}
-        CALL fib
-        PRINT
-        HALT
-.end
-.func fib 1
-        LLOAD 0
-        PUSH 2
-        LT
-        JZ recurse
-        LLOAD 0
-        RET
-recurse:
-        LLOAD 0
-        PUSH 1
-        SUB
-        CALL fib
-        LLOAD 0
-        PUSH 2
-        SUB
-        CALL fib
-        ADD
-        RET
-.end
-"""
+# bench_fib.asm with N set: the recursive fib the benchmarks use
+FIB = (ROOT / 'bytecode' / 'bench_fib.asm').read_text().replace('.const N 35', '.const N {n}')
 
 
 def thrash_program(blocks: int, nsmall: int, iters: int) -> str:
