@@ -39,6 +39,7 @@ from backends import abi
 
 from .errors import Interrupted, TimeLimit, Trap, UsageError
 from .interp import NEVER
+from .memory import PAGE
 
 
 def make_jit(program, config, log):
@@ -59,6 +60,7 @@ def make_jit(program, config, log):
     return Tiering(program, config, target, say, log)
 
 
+DISCARD_ABOVE = 1 << 20  # a hand-back that touched more value stack gives it back
 MAX_EVICTIONS = 3        # evicted this often: the function stays interpreted
 MAX_BACKOFF = 40         # at most threshold * 2^40 before the next try
 
@@ -102,6 +104,7 @@ class Tiering:
         self.native_ns = 0
         self.entries = 0
         self.handbacks = 0
+        self.discarded = 0                   # value-stack bytes given back after hand-backs
 
     # -- set-up ------------------------------------------------------------------
     def attach(self, memory, output):
@@ -316,6 +319,8 @@ class Tiering:
             walk.append((site, base))
             sp += step
         words, origin = st.vstack_words, st.vstack.address
+        discard = st.vstack.discard
+        released = 0        # value-stack bytes below this are given back already
         frames = []
         collecting = gc.isenabled()
         gc.disable()        # millions of new lists: no collection passes over them midway
@@ -324,6 +329,11 @@ class Tiering:
                 (fidx, call_pc, _, height, resume, kept), base = walk[i]
                 lo = (base - origin) // abi.WORD
                 mid = lo + functions[fidx].nslots
+                if abi.WORD * lo - released > DISCARD_ABOVE:
+                    # frames below are copied: their pages go back as we
+                    # go, so a deep hand-back never holds both copies
+                    self.discarded += discard(released, abi.WORD * lo - released)
+                    released = abi.WORD * lo // PAGE * PAGE
                 if i:           # a suspended caller: resumes after its CALL, args consumed
                     frames.append((fidx, resume, words[lo:mid].tolist(),
                                    words[mid:mid + kept].tolist()))
@@ -333,6 +343,14 @@ class Tiering:
         finally:
             if collecting:
                 gc.enable()
+        # the frames now live in the interpreter: the value-stack pages the
+        # native frames touched are dead (a deep recursion of big frames
+        # would otherwise keep them resident for the rest of the run)
+        if walk:
+            (fidx, _, _, height, _, _), base = walk[0]         # the innermost frame
+            top = base - origin + abi.WORD * (functions[fidx].nslots + height + 1)
+            if top > DISCARD_ABOVE:
+                self.discarded += discard(released, top - released)
         self.handbacks += 1
         inner = frames[-1]
         self.say(f'fallback to the interpreter at {functions[inner[0]].name}+{inner[1]} '

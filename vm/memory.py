@@ -18,6 +18,8 @@ MAP_NORESERVE = 0x4000          # Linux: reserve address space, commit on touch
 
 _libc = ctypes.CDLL(ctypes.util.find_library('c') or None, use_errno=True)
 _libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+_libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+MADV_DONTNEED = 4
 
 
 def _round(n: int) -> int:
@@ -43,6 +45,15 @@ class Region:
             self.map.close()
         except BufferError:     # a ctypes view is still alive: GC frees it later
             pass
+
+    def discard(self, offset: int, length: int) -> int:
+        """Give the whole pages in [offset, offset + length) back to the
+        system (they read as zero when touched again); the bytes given back."""
+        lo = -(-offset // PAGE) * PAGE
+        hi = min(self.size, (offset + length) // PAGE * PAGE)
+        if hi <= lo or _libc.madvise(self.address + lo, hi - lo, MADV_DONTNEED) != 0:
+            return 0
+        return hi - lo
 
     def guard_low_page(self):
         """Make the lowest page inaccessible: a runaway stack faults there

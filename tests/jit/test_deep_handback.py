@@ -73,3 +73,41 @@ def test_deep_big_frames_hand_back_in_bulk(request):
     report(request, f'deep hand-back: {DEPTH} frames of {LOCALS + 1} slots, JIT/interpreter '
                     f'CPU time {ratio:.2f}x')
     assert ratio < 2.0, (jit_times, ref_times)
+
+
+def test_a_deep_hand_back_gives_the_value_stack_pages_back(monkeypatch):
+    """The frames live in the interpreter after a hand-back: the pages the
+    native frames touched (here about 48 MB) go back to the system instead
+    of staying resident for the rest of the run."""
+    import vm.jit
+    given = []
+    original = vm.jit.Tiering._hand_back
+
+    def watched(self):
+        before = self.discarded
+        frames = original(self)
+        given.append(self.discarded - before)
+        return frames
+    monkeypatch.setattr(vm.jit.Tiering, '_hand_back', watched)
+    got = jit(DEEP, max_call_depth=1_000_000, code_cache=8192, stats=False)
+    assert got.stdout == interp(DEEP, max_call_depth=1_000_000).stdout
+    assert max(given) >= DEPTH * LOCALS * 8 * 9 // 10, given
+
+
+def test_discarded_pages_read_as_zero_and_are_not_resident():
+    import ctypes
+    from vm.memory import PAGE, Region, _libc
+    region = Region(64 * PAGE, noreserve=True)
+    try:
+        words = region.words(0, 64 * PAGE // 8)
+        for i in range(0, 64 * PAGE // 8, PAGE // 8):
+            words[i] = 7
+        assert region.discard(100, 40 * PAGE) == 40 * PAGE - PAGE   # whole pages only
+        vec = (ctypes.c_ubyte * 64)()
+        _libc.mincore.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+        assert _libc.mincore(region.address, 64 * PAGE, vec) == 0
+        assert [v & 1 for v in vec[1:40]] == [0] * 39 and vec[0] & 1 and vec[40] & 1
+        assert words[PAGE // 8] == 0 and words[0] == 7 and words[40 * PAGE // 8] == 7
+    finally:
+        del words
+        region.close()
