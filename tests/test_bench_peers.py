@@ -105,3 +105,11 @@ def test_a_missing_peer_is_skipped_with_the_install_line(tmp_path):
     for peer in ('luajit', 'pypy'):
         assert f'skipped {peer}:' in proc.stderr and 'apt-get install luajit pypy3' in proc.stderr
     assert 'checksums: all match the C builds' in proc.stdout
+
+
+@pytest.mark.parametrize('args', [['--rounds', '0'], ['--chart', 'peers.png'], ['--bogus']])
+def test_bad_usage_is_one_error_line_and_exit_2(args, tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / 'tools' / 'bench_peers.py'), *args],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == '' and proc.stderr.startswith('error: ') and proc.stderr.count('\n') == 1

@@ -307,6 +307,8 @@ def fail(message: str, status: int = 1):
               help='write the times, sizes, checksums and summary as JSON here')
 def main(rounds: int, quick: bool, chart: Path | None, json_path: Path | None) -> None:
     """Run the six algorithms on every engine found; print times and ratios."""
+    if chart is not None and chart.suffix.lower() != '.svg':
+        fail(f'--chart writes SVG (drawn by hand, no plotting library): give a .svg path, not {chart.name}', 2)
     if shutil.which('gcc') is None:
         fail('gcc not found: the C builds are the baseline and the reference (apt-get install gcc)', 2)
     say = lambda line: click.echo(line, err=True)           # noqa: E731
@@ -341,5 +343,18 @@ def main(rounds: int, quick: bool, chart: Path | None, json_path: Path | None) -
         fail(f'{len(bad)} checksums differ from the C builds (listed above)')
 
 
+def cli(argv=None) -> int:
+    """main with usage errors as one `error:` line (exit 2), ^C as 130."""
+    try:
+        main.main(argv, prog_name='bench_peers.py', standalone_mode=False)
+    except click.UsageError as exc:
+        click.echo(f'error: {exc.format_message()}', err=True)
+        return 2
+    except (click.Abort, KeyboardInterrupt):
+        click.echo('error: interrupted', err=True)
+        return 130
+    return 0
+
+
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())
