@@ -281,7 +281,9 @@ def svg_chart(engs, times, path: Path) -> None:
             v, yy = ratio[e.key, n], y(ratio[e.key, n])
             base = y(10 ** low)
             parts.append(f'<rect x="{x0 + 22 * ei}" y="{yy:.1f}" width="18" height="{max(base - yy, 1):.1f}" '
-                         f'fill="{COLOURS[ei % len(COLOURS)]}"><title>{escape(e.label)} {n}: {v:.2f}x</title></rect>')
+                         f'fill="{COLOURS[ei % len(COLOURS)]}"><title>{escape(e.label)} {n}: {v:.2f}x</title></rect>'
+                         f'<text x="{x0 + 22 * ei + 9}" y="{yy - 3:.1f}" font-size="8" '
+                         f'text-anchor="middle">{v:.3g}</text>')
         parts.append(f'<text x="{x0 + 11 * len(engs)}" y="{plot_h + 36}" text-anchor="middle">{n}</text>')
     for ei, e in enumerate(engs):
         yy = 30 + 18 * ei
