@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 TSTAMP  := $(VENV)/.installed-test
 
-.PHONY: demo test bench roundtrip arm64-test clean
+.PHONY: demo test bench bench-peers roundtrip arm64-test clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench_interp.py
 	$(BIN)/python tools/bench.py
 	$(BIN)/python tools/bench_asm.py
+
+bench-peers: $(STAMP)
+	$(BIN)/python tools/bench_peers.py --chart peers.svg
 
 roundtrip: $(STAMP)
 	$(BIN)/python tools/roundtrip.py --count 100000 --jobs 2
