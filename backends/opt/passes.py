@@ -2,7 +2,8 @@
 so a test can run any subset and compare with the interpreter.
 
 - `fold_constants`: sparse conditional constant propagation (Wegman and
-  Zadeck, 1991): folds arithmetic, compares and phis of constants, drops
+  Zadeck, 1991): folds arithmetic, compares and phis of constants (and
+  x*0, x&0, x|-1 whatever x is), drops
   checks that cannot fail (a nonzero constant divisor, a constant address
   inside memory), turns branches on constants into jumps and removes the
   blocks no executable edge reaches. A zero divisor is never folded: its
@@ -19,6 +20,7 @@ from .ir import (BINARY, CHECKS, EFFECTS, TERMINATORS, UNARY, Function, remove_e
                  remove_unreachable, replace_uses, resolve, trivial_phi_source, verify)
 
 _BOT = object()           # overdefined; a missing lattice entry is "not yet known"
+_ABSORBING = {'mul': 0, 'and': 0, 'or': -1}
 
 
 def fold_constants(fn: Function) -> Function:
@@ -66,6 +68,10 @@ def fold_constants(fn: Function) -> Function:
             set_value(ins, ins.imm)
         elif op in BINARY or op in UNARY or op in ('chkzero', 'chkaddr', 'copy'):
             vs = [lat.get(a) for a in ins.args]
+            absorbing = _ABSORBING.get(op)
+            if absorbing is not None and absorbing in vs:
+                set_value(ins, absorbing)   # x*0, x&0, x|-1 whatever x is
+                return
             if any(v is None for v in vs):
                 return
             if any(v is _BOT for v in vs):

@@ -10,10 +10,11 @@ import functools
 from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from backends.opt import evaluate, ir, passes, ssa
 from tests.conformance.corpus import config_for, load_corpus, run_case, same_as_reference
-from tests.support.progen import generate_from_seed
+from tests.support.progen import generate_from_seed, programs
 from vm.api import RunConfig, execute, load
 from vm.errors import VMError
 
@@ -85,6 +86,18 @@ def test_random_program(seed, traps):
     if seed < SINGLE_PASS_SEEDS:
         for name in ALL:
             assert_same(ref, run_ssa(program, (name,)), f'seed {seed} traps={traps} only {name}')
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(programs(traps=True))
+def test_random_program_shrinks_on_failure(text):
+    """The same comparison through hypothesis, so a failure shrinks to a
+    small program."""
+    ref = execute(text, REFERENCE)
+    program = load(text)
+    for name, pipeline in PIPELINES.items():
+        assert_same(ref, run_ssa(program, pipeline), f'passes {name}\n{text}')
 
 
 def test_random_programs_cover_every_trap_and_shrink():
@@ -210,6 +223,14 @@ def test_dead_code_keeps_effects_and_traps():
     check_against_interpreter(text)
 
 
+def test_absorbing_operands_fold_whatever_the_other_one_is():
+    text = '.memory 4\nLOAD 1\nPUSH 0\nMUL\nLOAD 2\nPUSH 0\nAND\nLOAD 3\nPUSH -1\nOR\nADD\nADD\nPRINT\nHALT\n'
+    _, fn = build(text)
+    passes.optimize(fn)
+    assert not {'mul', 'and', 'or', 'add', 'load'} & set(ops(fn))
+    check_against_interpreter(text)
+
+
 def test_each_pass_is_switchable():
     text = 'PUSH 6\nPUSH 7\nMUL\nPUSH 0\nADD\nPRINT\nHALT\n'
     counts = {}
@@ -241,6 +262,18 @@ def test_every_instruction_carries_its_bytecode_offset():
             assert ins.pc in at
     chk = next(i for i in fn.values() if i.op == 'chkzero')
     assert at[chk.pc].op.mnemonic == 'DIV'
+
+
+def test_long_chains_of_joins_build_without_recursion():
+    n = 1000
+    lines = ['.func main 0 2', 'PUSH 1', 'LSTORE 0']
+    for i in range(n):
+        lines += ['LLOAD 0', f'JZ s{i}', 'LLOAD 0', 'PUSH 1', 'ADD', 'LSTORE 0', f's{i}:']
+    lines += ['LLOAD 0', 'LLOAD 1', 'ADD', 'PRINT', 'HALT', '.end']
+    text = '\n'.join(lines) + '\n'
+    _, fn = build(text)
+    assert len(fn.blocks) > 2 * n
+    check_against_interpreter(text)
 
 
 def test_printer_names_values_blocks_and_offsets():
