@@ -242,6 +242,11 @@ def dominates(idom: dict, a: Block, b: Block) -> bool:
         b = up
 
 
+def is_memory(v: Inst) -> bool:
+    """Whether v is (also) a memory state; a call is both that and a value."""
+    return v.op in MEMORY_DEFS or (v.op == 'phi' and v.var == 'M')
+
+
 class IRError(AssertionError):
     """A broken SSA invariant: always a bug in the builder or a pass."""
 
@@ -284,7 +289,13 @@ def verify(fn: Function) -> None:
             for p, a in zip(b.preds, phi.args):
                 if a not in where or not dominates(idom, where[a][0], p):
                     raise IRError(f'{fn.name}: {phi} operand {a} does not dominate {p}')
+                if is_memory(a) != (phi.var == 'M') and a.op != 'call':
+                    raise IRError(f'{fn.name}: {phi} mixes memory states and values')
         for k, ins in enumerate(b.insts):
+            if any(is_memory(a) and a.op != 'call' for a in ins.args):
+                raise IRError(f'{fn.name}: {ins} takes a memory state as a value')
+            if ins.mem is not None and not is_memory(ins.mem):
+                raise IRError(f'{fn.name}: {ins} reads memory from a value')
             for a in ins.operands():
                 at = where.get(a)
                 if at is None:
