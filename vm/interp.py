@@ -161,9 +161,9 @@ class Interpreter:
                     continue
                 act = actions[~pc]
                 kind = act[0]
-                if kind == ACT_HOT:       # a loop header crossed the threshold
+                if kind == ACT_HOT:       # a loop header crossed the threshold (only with hooks)
                     header, k = act[1], act[2]
-                    handed = jit.on_hot_loop(cf.index, header, L, S, depth) if jit else None
+                    handed = jit.on_hot_loop(cf.index, header, L, S, depth)
                     if handed is None:
                         cf.hot[k] = waits[cf.index]      # not entered: count again
                         pc = header

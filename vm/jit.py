@@ -238,9 +238,7 @@ class Tiering:
         fields[_ENTRY_ADDR] = address
         fields[_ENTRY_BASE] = base
         fields[_DEPTH_LEFT] = budget
-        cache = self.cache
-        cache._clock += 1
-        region.last_used = cache._clock
+        self.cache.touch(region)
         self.entries += 1
         if not self.watchdog.tried:
             self.watchdog.start()

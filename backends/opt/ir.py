@@ -144,9 +144,10 @@ def trivial_phi_source(phi: Inst, forward: dict):
     return same
 
 
-def remove_trivial_phis(fn: Function) -> int:
-    """Drop phis that merge one value (to a fixpoint: removing one can make
-    another trivial); returns how many went."""
+def remove_trivial_phis(fn: Function, same_as=None) -> int:
+    """Drop phis that merge one value and, with same_as(ins, forward),
+    instructions that only copy another value, to a fixpoint (removing one
+    can make another trivial); uses are rewritten; returns how many went."""
     forward: dict = {}
     changed = True
     while changed:
@@ -161,6 +162,16 @@ def remove_trivial_phis(fn: Function) -> int:
                     forward[phi] = src
                     changed = True
             b.phis = keep
+            if same_as is not None:
+                insts = []
+                for ins in b.insts:
+                    src = same_as(ins, forward)
+                    if src is None:
+                        insts.append(ins)
+                    else:
+                        forward[ins] = src
+                        changed = True
+                b.insts = insts
     replace_uses(fn, forward)
     return len(forward)
 
@@ -176,8 +187,14 @@ def remove_edge(pred: Block, succ: Block) -> None:
 
 def reachable(fn: Function) -> list[Block]:
     """Blocks reachable from the entry, in reverse postorder."""
-    seen, order = {fn.entry}, []
-    stack = [(fn.entry, iter(fn.entry.succs))]
+    return reverse_postorder(fn.entry)
+
+
+def reverse_postorder(entry: Block) -> list[Block]:
+    """Blocks reachable from entry, in reverse postorder (no recursion:
+    chains of thousands of blocks)."""
+    seen, order = {entry}, []
+    stack = [(entry, iter(entry.succs))]
     while stack:
         b, it = stack[-1]
         for s in it:

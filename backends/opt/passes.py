@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .evaluate import BINARY_OPS, UNARY_OPS
 from .ir import (BINARY, CHECKS, EFFECTS, TERMINATORS, UNARY, Function, remove_edge,
-                 remove_unreachable, replace_uses, resolve, trivial_phi_source, verify)
+                 remove_trivial_phis, remove_unreachable, replace_uses, resolve, verify)
 
 _BOT = object()           # overdefined; a missing lattice entry is "not yet known"
 _ABSORBING = {'mul': 0, 'and': 0, 'or': -1}
@@ -186,30 +186,7 @@ def _identity(ins, forward):
 
 
 def propagate_copies(fn: Function) -> Function:
-    forward: dict = {}
-    changed = True
-    while changed:
-        changed = False
-        for b in fn.blocks:
-            phis = []
-            for phi in b.phis:
-                src = trivial_phi_source(phi, forward)
-                if src is None:
-                    phis.append(phi)
-                else:
-                    forward[phi] = src
-                    changed = True
-            b.phis = phis
-            insts = []
-            for ins in b.insts:
-                src = _identity(ins, forward)
-                if src is None:
-                    insts.append(ins)
-                else:
-                    forward[ins] = src
-                    changed = True
-            b.insts = insts
-    replace_uses(fn, forward)
+    remove_trivial_phis(fn, _identity)
     return fn
 
 

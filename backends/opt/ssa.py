@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from vm.opcodes import BRANCH, CALL, HALT, JUMP, RETURN
 
-from .ir import Block, Function, remove_trivial_phis
+from .ir import Block, Function, remove_trivial_phis, reverse_postorder
 
 _BINARY = {'ADD': 'add', 'SUB': 'sub', 'MUL': 'mul', 'AND': 'and', 'OR': 'or', 'XOR': 'xor',
            'SHL': 'shl', 'SHR': 'shr', 'SAR': 'sar', 'EQ': 'eq', 'NE': 'ne', 'LT': 'lt',
@@ -150,7 +150,7 @@ class _Builder:
             else:
                 succs = [blocks[last.end]]
             blocks[s].succs = succs
-        order = _rpo(entry)
+        order = reverse_postorder(entry)
         for b in order:
             for sc in b.succs:
                 sc.preds.append(b)
@@ -257,23 +257,6 @@ class _Builder:
                 self.write(f'S{j}', block, v)
         op, args, pc = term
         emit(op, args, pc=pc)
-
-
-def _rpo(entry: Block) -> list[Block]:
-    seen, order = {entry}, []
-    stack = [(entry, iter(entry.succs))]
-    while stack:
-        b, it = stack[-1]
-        for s in it:
-            if s not in seen:
-                seen.add(s)
-                stack.append((s, iter(s.succs)))
-                break
-        else:
-            stack.pop()
-            order.append(b)
-    order.reverse()
-    return order
 
 
 def build_function(program, fidx: int) -> Function:
