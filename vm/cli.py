@@ -92,6 +92,8 @@ def dis(file):
               help='backward jumps to a loop header, or calls of a function, before it is compiled; 0 compiles first')
 @click.option('--backend', type=BackendName(), default='auto', show_default=True,
               help='code generator: auto (the host\'s), a built-in one or one a package registers')
+@click.option('--opt', type=click.IntRange(0, 2), default=0, show_default=True,
+              help='0: baseline code only; 1, 2: hot compiled code is recompiled by the optimizing tier')
 @click.option('--emulate', is_flag=True, help='run the generated code in Unicorn instead of natively')
 @click.option('--code-cache', type=click.IntRange(min=0), default=1 << 20, show_default=True,
               metavar='BYTES', help='executable memory for compiled code')
@@ -102,13 +104,13 @@ def dis(file):
 @click.option('--result', 'show_result', is_flag=True, help='print `result: N` after the output')
 @click.option('--stats', is_flag=True, help='print a JIT summary on stderr after the run')
 @click.option('-v', '--verbose', is_flag=True, help='one [JIT] line per compilation, eviction and fallback')
-def run_cmd(file, jit, jit_threshold, backend, emulate, code_cache, max_call_depth,
+def run_cmd(file, jit, jit_threshold, backend, opt, emulate, code_cache, max_call_depth,
             timeout, show_result, stats, verbose):
     """Run FILE (a .bc, or a .asm assembled on the fly)."""
     program = load(_read(file), _name(file))
     config = RunConfig(jit=jit, jit_threshold=jit_threshold, backend=backend,
                        emulate=emulate, code_cache=code_cache, max_call_depth=max_call_depth,
-                       timeout=timeout, verbose=verbose, stats=stats)
+                       timeout=timeout, verbose=verbose, stats=stats, opt=opt)
     out = sys.stdout.buffer
     result = run(program, config, out, sys.stderr)
     if show_result:
