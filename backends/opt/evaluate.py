@@ -109,9 +109,9 @@ def _evaluate(program, functions, out: bytearray, max_depth: int, timeout) -> in
             continue
         if op == 'const':
             vals[ins.id] = ins.imm
-        elif op in ('jmp', 'br'):
+        elif op in ('jmp', 'br', 'enter'):
             succs = block.succs
-            nxt = succs[0] if op == 'jmp' or vals[ins.args[0].id] else succs[1]
+            nxt = succs[0] if op != 'br' or vals[ins.args[0].id] else succs[1]
             if nxt.phis:
                 k = nxt.preds.index(block)
                 new = [vals[p.args[k].id] for p in nxt.phis]
@@ -176,7 +176,7 @@ def _evaluate(program, functions, out: bytearray, max_depth: int, timeout) -> in
             depth -= 1
         elif op == 'halt':
             return vals[ins.args[0].id]
-        elif op == 'mem0':
+        elif op == 'mem0' or op == 'frame':
             pass
         else:  # pragma: no cover - ir.py and this loop must agree
             raise AssertionError(f'no evaluator rule for {op}')

@@ -16,9 +16,14 @@ UNARY = frozenset(('neg', 'not'))
 PURE = BINARY | UNARY | {'const', 'param', 'copy'}
 READS = frozenset(('load', 'loadi'))              # removable, not movable across memory defs
 CHECKS = frozenset(('chkzero', 'chkaddr', 'chkdepth'))   # may trap: kept unless proved safe
-EFFECTS = frozenset(('store', 'storei', 'call', 'print', 'printc'))
-TERMINATORS = frozenset(('jmp', 'br', 'ret', 'halt'))
+EFFECTS = frozenset(('store', 'storei', 'call', 'print', 'printc', 'frame'))
+# `enter` ends the entry block of a function built with OSR entries: succs[0]
+# is the normal start, succs[1:] the OSR blocks (one per loop header)
+TERMINATORS = frozenset(('jmp', 'br', 'ret', 'halt', 'enter'))
 MEMORY_DEFS = frozenset(('mem0', 'store', 'storei', 'call'))
+# `osrload` (imm: the variable, 'L3' / 'S0') is a frame slot read at an OSR
+# entry: opaque like a param. `frame` (args: values, imm: their variables)
+# names what a call's hand-back needs in the frame's memory.
 
 
 class Inst:
@@ -69,6 +74,8 @@ class Function:
     def __init__(self, name: str, index: int, nargs: int, nslots: int, memory_cells: int):
         self.name, self.index, self.nargs, self.nslots = name, index, nargs, nslots
         self.memory_cells = memory_cells          # bounds of chkaddr, for folding
+        self.osr: dict = {}                       # loop header pc -> its OSR entry block
+        self.cells_promoted = False               # LOAD/STORE cells became SSA values
         self.blocks: list[Block] = []
         self.next_id = 0
         self._block_ids = 0
@@ -286,7 +293,9 @@ def verify(fn: Function) -> None:
             raise IRError(f'{fn.name}: {b} has no terminator')
         if any(i.op in TERMINATORS for i in b.insts[:-1]):
             raise IRError(f'{fn.name}: {b} has a terminator before its end')
-        want = {'jmp': 1, 'br': 2, 'ret': 0, 'halt': 0}[b.terminator.op]
+        want = {'jmp': 1, 'br': 2, 'ret': 0, 'halt': 0, 'enter': len(b.succs) or 1}[b.terminator.op]
+        if b.terminator.op == 'enter' and b is not fn.entry:
+            raise IRError(f'{fn.name}: {b} ends in enter but is not the entry block')
         if len(b.succs) != want:
             raise IRError(f'{fn.name}: {b} ends in {b.terminator.op} with {len(b.succs)} successors')
         for phi in b.phis:

@@ -80,6 +80,8 @@ def fold_constants(fn: Function) -> Function:
             set_value(ins, _fold(op, vs, ncells))
         elif op == 'jmp':
             flow.append((ins.block, ins.block.succs[0]))
+        elif op == 'enter':
+            flow.extend((ins.block, s) for s in ins.block.succs)
         elif op == 'br':
             c = lat.get(ins.args[0])
             succs = ins.block.succs
@@ -87,7 +89,7 @@ def fold_constants(fn: Function) -> Function:
                 flow.extend((ins.block, s) for s in succs)
             elif c is not None:
                 flow.append((ins.block, succs[0] if c else succs[1]))
-        elif op not in TERMINATORS and op not in ('print', 'printc', 'chkdepth'):
+        elif op not in TERMINATORS and op not in ('print', 'printc', 'chkdepth', 'frame'):
             set_value(ins, _BOT)        # param, load, loadi, call, memory states
 
     while flow or work:

@@ -49,15 +49,81 @@ class _Slot:
         self.j = j
 
 
+def promotable_cells(facts) -> bool:
+    """Whether LOAD/STORE cells may live in SSA values for the whole
+    function: nothing else reads or writes memory while it runs (no
+    LOADI/STOREI that could alias them, no CALL whose callee could, or
+    whose hand-back would need memory up to date)."""
+    return not any(ins.op.mnemonic in ('LOADI', 'STOREI', 'CALL')
+                   for ins in facts.instrs if ins.offset in facts.heights)
+
+
+def live_locals_after_calls(nslots: int, bodies: dict) -> dict[int, list[int]]:
+    """CALL offset -> the locals the bytecode may still read after it
+    returns (a hand-back there needs exactly these in the frame); bodies
+    maps each block start to its instructions."""
+    succ = {}
+    for s, body in bodies.items():
+        last = body[-1]
+        flow = last.op.flow
+        out = []
+        if flow in (JUMP, BRANCH):
+            out.append(last.target)
+        if flow not in (JUMP, RETURN, HALT):
+            out.append(last.end)
+        succ[s] = [t for t in out if t in bodies]
+
+    def transfer(body, live):
+        for ins in reversed(body):
+            m = ins.op.mnemonic
+            if m == 'LLOAD':
+                live |= 1 << ins.arg
+            elif m == 'LSTORE':
+                live &= ~(1 << ins.arg)
+        return live
+
+    live_in = {s: 0 for s in bodies}
+    changed = True
+    while changed:
+        changed = False
+        for s in reversed(list(bodies)):
+            out = 0
+            for t in succ[s]:
+                out |= live_in[t]
+            new = transfer(bodies[s], out)
+            if new != live_in[s]:
+                live_in[s] = new
+                changed = True
+    result = {}
+    for s, body in bodies.items():
+        live = 0
+        for t in succ[s]:
+            live |= live_in[t]
+        for ins in reversed(body):
+            m = ins.op.mnemonic
+            if m == 'CALL':
+                result[ins.offset] = [i for i in range(nslots) if live >> i & 1]
+            elif m == 'LLOAD':
+                live |= 1 << ins.arg
+            elif m == 'LSTORE':
+                live &= ~(1 << ins.arg)
+    return result
+
+
 class _Builder:
-    def __init__(self, program, fidx: int):
+    def __init__(self, program, fidx: int, osr: bool = False, cells: bool = False):
         self.program = program
         func = program.functions[fidx]
+        self.func = func
         self.facts = program.facts[fidx]
         self.fn = Function(func.name, fidx, func.nargs, func.nslots, program.memory_cells)
         self.defs: dict = {}              # (variable, block) -> value at the block's end
         self.pending: list = []           # phis whose operands are not filled yet
         self.zero = None
+        self.with_osr = osr
+        self.osr_blocks: set = set()
+        self.cells = cells and promotable_cells(self.facts)
+        self.fn.cells_promoted = self.cells
 
     # -- variables (Braun et al.) ---------------------------------------------
     def write(self, var, block: Block, value) -> None:
@@ -68,6 +134,9 @@ class _Builder:
         while True:
             d = self.defs.get((var, block))
             if d is not None:
+                break
+            if block in self.osr_blocks:
+                d = self.define_at_osr(var, block)
                 break
             preds = block.preds
             if len(preds) == 1:
@@ -87,9 +156,28 @@ class _Builder:
             self.defs[(var, b)] = d
         return d
 
+    def define_at_osr(self, var, block):
+        """A variable at an OSR entry: its frame slot (a local or stack
+        slot) or, for a promoted cell, memory; made when first read."""
+        if var[0] == 'C':
+            d = self.fn.new_inst('load', imm=int(var[1:]), mem=self.defs[('M', block)])
+        else:
+            d = self.fn.new_inst('osrload', imm=var, var=var)
+        d.block = block
+        block.insts.insert(len(block.insts) - 1, d)
+        self.defs[(var, block)] = d
+        return d
+
     def define_at_entry(self, var):
-        """Arguments and zeroed locals, made in the entry block when first read."""
+        """Arguments, zeroed locals and promoted cells' first values, made in
+        the entry block when first read."""
         kind, i = var[0], int(var[1:])
+        if kind == 'C':
+            entry = self.fn.entry
+            d = self.fn.new_inst('load', imm=i, mem=self.defs[('M', entry)])
+            d.block = entry
+            entry.insts.insert(len(entry.insts) - 1, d)
+            return self._cache(var, d)
         if kind != 'L':
             raise AssertionError(f'{self.fn.name}: {var} read where it is undefined')
         entry = self.fn.entry
@@ -134,6 +222,14 @@ class _Builder:
                     break
             bodies[s] = body
         entry.succs = [blocks[0]]
+        if self.with_osr:
+            for h in sorted(facts.loop_headers):
+                if h in blocks:
+                    ob = fn.new_block(None)
+                    ob.succs = [blocks[h]]
+                    fn.osr[h] = ob
+                    self.osr_blocks.add(ob)
+                    entry.succs.append(ob)
         for s, body in bodies.items():
             last = body[-1]
             flow = last.op.flow
@@ -156,9 +252,19 @@ class _Builder:
                 sc.preds.append(b)
         fn.blocks = order
         mem0 = fn.append(entry, fn.new_inst('mem0', var='M'))
-        fn.append(entry, fn.new_inst('jmp'))
+        fn.append(entry, fn.new_inst('enter' if len(entry.succs) > 1 else 'jmp'))
         self.write('M', entry, mem0)
+        calls = any(i.op.mnemonic == 'CALL' for body in bodies.values() for i in body)
+        self.live_after_call = live_locals_after_calls(fn.nslots, bodies) if calls else {}
+        self.stored_cells_all = sorted({i.arg for body in bodies.values() for i in body
+                                        if i.op.mnemonic == 'STORE'}) if self.cells else ()
+        for ob in fn.osr.values():
+            fn.append(ob, fn.new_inst('mem0', var='M'))
+            fn.append(ob, fn.new_inst('jmp'))
+            self.write('M', ob, ob.insts[0])
         for b in order[1:]:
+            if b in self.osr_blocks:
+                continue
             self.fill(b, bodies[b.start], heights[b.start])
         self.fill_phis()
         remove_trivial_phis(fn)
@@ -208,10 +314,16 @@ class _Builder:
             elif m in ('NEG', 'NOT'):
                 stack.append(emit(m.lower(), (pop(),), pc=pc))
             elif m == 'LOAD':
-                stack.append(emit('load', imm=arg, pc=pc, mem=memory()))
+                if self.cells:
+                    stack.append(self.read(f'C{arg}', block))
+                else:
+                    stack.append(emit('load', imm=arg, pc=pc, mem=memory()))
             elif m == 'STORE':
                 v = pop()
-                self.write('M', block, emit('store', (v,), imm=arg, pc=pc, mem=memory()))
+                if self.cells:
+                    self.write(f'C{arg}', block, v)
+                else:
+                    self.write('M', block, emit('store', (v,), imm=arg, pc=pc, mem=memory()))
             elif m == 'LOADI':
                 a = emit('chkaddr', (pop(),), pc=pc)
                 stack.append(emit('loadi', (a,), pc=pc, mem=memory()))
@@ -229,6 +341,11 @@ class _Builder:
                 n = self.program.functions[arg].nargs
                 args = [val(x) for x in stack[len(stack) - n:]]
                 del stack[len(stack) - n:]
+                names = [f'L{i}' for i in self.live_after_call.get(pc, ())]
+                state = [self.read(v, block) for v in names]
+                names += [f'S{j}' for j in range(len(stack))]
+                state += [val(x) for x in stack]
+                emit('frame', state, imm=tuple(names), pc=pc)
                 emit('chkdepth', pc=pc)
                 call = emit('call', args, imm=arg, pc=pc, mem=memory())
                 self.write('M', block, call)
@@ -239,7 +356,11 @@ class _Builder:
                 cond = pop()
                 term = ('br', (cond,), pc) if len(block.succs) == 2 else ('jmp', (), pc)
             elif m == 'RET':
-                term = ('ret', (pop(),), pc)
+                result = pop()
+                for c in self.stored_cells_all:
+                    v = self.read(f'C{c}', block)
+                    self.write('M', block, emit('store', (v,), imm=c, pc=pc, mem=memory()))
+                term = ('ret', (result,), pc)
             elif m == 'HALT':
                 top = val(stack[-1]) if stack else None
                 if top is None:
@@ -259,9 +380,13 @@ class _Builder:
         emit(op, args, pc=pc)
 
 
-def build_function(program, fidx: int) -> Function:
-    """The SSA of function fidx of a verified program."""
-    return _Builder(program, fidx).build()
+def build_function(program, fidx: int, osr: bool = False, cells: bool = False) -> Function:
+    """The SSA of function fidx of a verified program. With osr, the entry
+    block ends in `enter` and every loop header gets an OSR entry block
+    (fn.osr); with cells, a function that no LOADI/STOREI/CALL can disturb
+    keeps its LOAD/STORE cells in SSA values and stores the ones it wrote
+    at RET (HALT, traps and stops end the run: nobody reads memory then)."""
+    return _Builder(program, fidx, osr, cells).build()
 
 
 def build_program(program) -> list[Function]:
