@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .evaluate import BINARY_OPS, wrap
 from .ir import PURE, Function, Inst
-from .loopforest import Loop, block_order, find_loops, in_order
+from .loopforest import Loop, LoopForest, find_loops
 
 IV_VAR = 'iv'
 _AFFINE = frozenset(('add', 'sub', 'mul', 'shl', 'neg'))
@@ -31,11 +31,10 @@ def reduce_strength(fn: Function) -> Function:
     loops = find_loops(fn)
     if not loops:
         return fn
-    order = block_order(fn)
-    users = _users(fn)
+    users: dict = {}                        # filled when a first loop has a multiply to reduce
     for loop in loops:                      # innermost first
         if loop.is_closed():
-            _Reducer(fn, loop, order, users).run()
+            _Reducer(fn, loop, loops, users).run()
     return fn
 
 
@@ -86,8 +85,8 @@ def _fold(op, a, b=None):
 class _Reducer:
     """Strength reduction in one loop."""
 
-    def __init__(self, fn: Function, loop: Loop, order: dict, users: dict):
-        self.fn, self.loop, self.order, self.users = fn, loop, order, users
+    def __init__(self, fn: Function, loop: Loop, forest: LoopForest, users: dict):
+        self.fn, self.loop, self.forest, self.users = fn, loop, forest, users
         self.body = loop.blocks
         self.pre = loop.preheader
         self.k_pre = loop.header.preds.index(self.pre)
@@ -97,7 +96,7 @@ class _Reducer:
         steps = self.basic_variables()
         if not steps:
             return
-        blocks = in_order(self.body, self.order)
+        blocks = self.forest.in_order(self.body)
         affine = {phi: (phi, 1, 0, False) for phi in steps}
         chain = []
         for b in blocks:
@@ -108,6 +107,8 @@ class _Reducer:
                         affine[ins] = form
                         if form[3]:
                             chain.append(ins)
+        if chain and not self.users:
+            self.users.update(_users(self.fn))
         for ins in chain:
             if not self.continues(ins, affine):
                 self.replace(ins, affine[ins], steps)

@@ -21,67 +21,73 @@ holds a call, a print or an op these passes do not know is left as it is
 from __future__ import annotations
 
 from .induction import reduce_strength
-from .ir import MEMORY_DEFS, PURE, Function, replace_uses, resolve
-from .loopforest import Loop, block_order, find_loops, in_order
+from .ir import PURE, Function, replace_uses
+from .loopforest import Loop, LoopForest, find_loops
 
 __all__ = ['Loop', 'find_loops', 'hoist_invariants', 'reduce_strength', 'LOOP_PASSES']
 
 _MOVABLE = PURE - {'param', 'div', 'mod'}
+_CANDIDATES = _MOVABLE | {'div', 'mod', 'load', 'loadi'}
 
 
 def hoist_invariants(fn: Function) -> Function:
     loops = find_loops(fn)
     if not loops:
         return fn
-    order = block_order(fn)
-    merged: dict = {}                       # a hoisted constant -> the equal one it joined
+    targets = set()
     for loop in loops:                      # innermost first
-        if loop.is_closed():
-            _hoist(fn, loop, order, merged)
-    replace_uses(fn, merged)
+        if loop.is_closed() and _hoist(fn, loop, loops):
+            targets.add(loop.preheader)
+    _merge_constants(fn, targets)
     return fn
 
 
-def _hoist(fn: Function, loop: Loop, order: dict, merged: dict) -> None:
-    """One pass over the loop in reverse postorder moves every invariant:
-    an operand is defined before its users, so it has moved already."""
+def _hoist(fn: Function, loop: Loop, forest: LoopForest) -> bool:
+    """One pass over the loop in reverse postorder moves every invariant
+    (an operand is defined before its users, so it has moved already);
+    whether anything moved. What stayed in an inner loop depends on that
+    loop (or cannot move), so only the blocks outside the inner loops, their
+    preheaders included, are looked at."""
     body = loop.blocks
-    memory_changes = any(ins.op in MEMORY_DEFS for ins in loop.insts()) or any(
-        phi.var == 'M' for b in body for phi in b.phis)
+    own = body.difference(*(child.blocks for child in loop.children))
+    memory_changes = loop.changes_memory()
     ncells = fn.memory_cells
     pre = loop.preheader
-    consts = {ins.imm: ins for ins in pre.insts if ins.op == 'const'}
     moved = []
-    for b in in_order(body, order):
-        if merged:
-            for phi in b.phis:
-                _forward_args(phi, merged)
-        keep = []
-        for ins in b.insts:
-            if merged:
-                _forward_args(ins, merged)
-            if not _invariant(ins, body, memory_changes, ncells):
+    for b in forest.in_order(own):
+        keep = None
+        for k, ins in enumerate(b.insts):
+            if ins.op in _CANDIDATES and _invariant(ins, body, memory_changes, ncells):
+                if keep is None:
+                    keep = b.insts[:k]
+                ins.block = pre
+                moved.append(ins)
+            elif keep is not None:
                 keep.append(ins)
-                continue
-            ins.block = pre
-            if ins.op == 'const':
-                same = consts.get(ins.imm)
-                if same is not None:        # one constant per value in a preheader
-                    merged[ins] = same
-                    continue
-                consts[ins.imm] = ins
-            moved.append(ins)
-        if len(keep) != len(b.insts):
+        if keep is not None:
             b.insts = keep
     if moved:
         pre.insts[-1:-1] = moved
+    return bool(moved)
 
 
-def _forward_args(ins, merged: dict) -> None:
-    args = ins.args
-    for k, a in enumerate(args):
-        if a in merged:
-            args[k] = resolve(merged, a)
+def _merge_constants(fn: Function, blocks) -> None:
+    """One constant per value in each preheader that received some:
+    constants from several places in the loops end up side by side."""
+    same: dict = {}
+    for b in blocks:
+        first: dict = {}
+        keep = []
+        for ins in b.insts:
+            if ins.op == 'const':
+                c = first.setdefault(ins.imm, ins)
+                if c is not ins:
+                    same[ins] = c
+                    continue
+            keep.append(ins)
+        if len(keep) != len(b.insts):
+            b.insts = keep
+    replace_uses(fn, same)
 
 
 def _invariant(ins, body, memory_changes: bool, ncells: int) -> bool:
