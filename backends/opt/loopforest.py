@@ -46,10 +46,6 @@ class Loop:
         self.depth = 1
         self.facts = 0                    # _OPEN | _MEMORY over its blocks
 
-    def insts(self):
-        for b in self.blocks:
-            yield from b.insts
-
     def is_closed(self) -> bool:
         """Whether a pass may touch this loop: it holds only ops the loop
         passes know (so no call, print, printc or frame)."""

@@ -284,6 +284,32 @@ def test_a_header_entered_from_two_places_gets_a_preheader_with_the_phis():
     check_against_interpreter(text)
 
 
+def test_a_preheader_keeps_phi_operands_in_line_with_preds_in_any_order():
+    """The header's preds reordered by hand (back edge first, entries after),
+    as another builder might leave them: the phi operands must still follow
+    the preds once the preheader merges the entries."""
+    text = ('.func main 0 4\nPUSH 5\nLSTORE 1\nLLOAD 1\nPUSH 2\nLT\nJZ other\nPUSH 10\nLSTORE 0\n'
+            'PUSH 1\nLSTORE 1\nJMP top\nother:\nPUSH 20\nLSTORE 0\n'
+            'top:\nLLOAD 2\nLLOAD 0\nPUSH 3\nMUL\nADD\nLLOAD 1\nADD\nLSTORE 2\n'
+            'LLOAD 0\nPUSH 1\nSUB\nDUP\nLSTORE 0\nJNZ top\nLLOAD 2\nPRINT\nHALT\n.end\n')
+    ref = execute(text, REFERENCE)
+    program = load(text)
+    for rotation in range(3):
+        funcs = ssa.build_program(program)
+        fn = funcs[0]
+        header = next(b for b in fn.blocks if len(b.preds) == 3)
+        k = rotation
+        header.preds = header.preds[k:] + header.preds[:k]
+        for phi in header.phis:
+            phi.args = phi.args[k:] + phi.args[:k]
+        ir.verify(fn)
+        optimize(fn, LOOPS)
+        loop = only_loop(fn)
+        assert header.preds.count(loop.preheader) == 1 and len(header.preds) == 2
+        assert sorted(p.var for p in loop.preheader.phis) == ['L0', 'L1']
+        assert_same(ref, evaluate.run(program, funcs), f'rotation {rotation}')
+
+
 MATMUL = (ROOT / 'bytecode' / 'matmul.asm').read_text().replace('.const N 200', '.const N 12')
 
 
