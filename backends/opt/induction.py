@@ -57,27 +57,29 @@ def _fold(op, a, b=None):
         return (op, a)
     if isinstance(a, int) and isinstance(b, int):
         return BINARY_OPS[op](a, b)
+    ka = a if isinstance(a, int) else None
+    kb = b if isinstance(b, int) else None
     if op == 'add':
-        if a == 0 and isinstance(a, int):
+        if ka == 0:
             return b
-        if b == 0 and isinstance(b, int):
+        if kb == 0:
             return a
     elif op == 'sub':
-        if isinstance(b, int) and b == 0:
+        if kb == 0:
             return a
-        if isinstance(a, int) and a == 0:
+        if ka == 0:
             return _fold('neg', b)
     elif op == 'mul':
-        for x, y in ((a, b), (b, a)):
-            if isinstance(x, int):
-                if x == 0:
-                    return 0
-                if x == 1:
-                    return y
+        if ka == 0 or kb == 0:
+            return 0
+        if ka == 1:
+            return b
+        if kb == 1:
+            return a
     elif op == 'shl':
-        if isinstance(b, int):
-            return _fold('mul', a, wrap(1 << (b & 63)))
-        if isinstance(a, int) and a == 0:
+        if kb is not None:              # a << s is a * 2^(s mod 64), mod 2^64
+            return _fold('mul', a, wrap(1 << (kb & 63)))
+        if ka == 0:
             return 0
     return (op, a, b)
 
