@@ -43,7 +43,10 @@ def format_inst(ins) -> str:
 
 
 def format_block(block) -> str:
-    head = f'{block}' + (f' @{block.start}' if block.start is not None else ' entry')
+    if block.start is not None:
+        head = f'{block} @{block.start}'
+    else:                               # the entry, or a block a pass added (a preheader)
+        head = f'{block}' + ('' if block.preds else ' entry')
     if block.preds:
         head += '  <- ' + ' '.join(map(repr, block.preds))
     lines = [head]
