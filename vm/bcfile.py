@@ -145,15 +145,20 @@ class _Reader:
 
     def check_cut_short(self) -> None:
         """A file whose CRC does not match and whose sections run past its
-        end was most likely cut short: say that rather than `CRC mismatch`."""
-        data, pos = self.data, HEADER.size
+        end (or that stops before its required sections) was most likely
+        cut short: say that rather than `CRC mismatch`. A few bytes after
+        complete sections are junk, not a cut: they stay a CRC mismatch."""
+        data, pos, seen = self.data, HEADER.size, set()
         if len(data) == HEADER.size:
             raise self.fail(f'truncated file: nothing after the {HEADER.size}-byte header')
         while pos < len(data):
             if pos + SECTION.size > len(data):
+                if seen.issuperset(REQUIRED):
+                    return
                 raise self.fail(f'truncated file: the section header at byte {pos} runs past '
                                 f'the end of the file ({len(data)} bytes)')
             tag, length = SECTION.unpack_from(data, pos)
+            seen.add(tag)
             end = pos + SECTION.size + length
             if end > len(data):
                 raise self.fail(f'truncated file: section {_tag(tag)} at byte {pos} needs '
