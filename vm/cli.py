@@ -41,7 +41,8 @@ class Stdout:
         return self._do('write', data)
 
     def flush(self) -> None:
-        self._do('flush')
+        if self.stream is not None:     # closed: nothing was written, nothing to flush
+            self._do('flush')
 
     def _do(self, what, *args):
         if self.stream is None:
