@@ -91,3 +91,12 @@ def emulate(code: bytes, arch: str, regs: dict | None = None,
         exc.emulation = Emulation(exc.regs, final_memory())
         raise
     return Emulation(final, final_memory())
+
+
+def __getattr__(name: str):
+    """``asmkit.__version__``, the distribution's (pyproject.toml), read
+    only when asked: importlib.metadata costs start-up time."""
+    if name == "__version__":
+        from _jitvm import version
+        return version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,12 +7,15 @@ text that does not assemble, bytes that do not decode, a missing
 keystone-engine), 1 when the code or the proof fails as it runs (an
 emulation fault, an instruction or time limit, a proof mismatch), 130 on
 Ctrl-C.  A closed output pipe (``asmkit dis ... | head -1``) ends quietly
-with status 0.  TEXT or HEX of ``-`` reads standard input.
+with status 0, as ``jitvm``'s does; output that cannot be written otherwise
+(``>/dev/full``, a closed stdout) is one ``error:`` line, status 2.  TEXT or
+HEX of ``-`` reads standard input, at most ``MAX_INPUT`` bytes of it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 
@@ -27,6 +30,8 @@ EXIT_INTERRUPTED = 130
 
 DEFAULT_TIMEOUT = 10.0      # seconds of `asmkit run`
 RUN_ADDRESS = 0x10000       # where `asmkit run` places code (Unicorn's code page)
+MAX_TIMEOUT = 10 ** 9       # seconds: finite and within what Unicorn's timer takes
+MAX_INPUT = 64 << 20        # characters read from standard input: 64 MiB
 
 
 class BadInput(click.ClickException):
@@ -53,6 +58,22 @@ class AddressType(click.ParamType):
 ADDRESS = AddressType()
 
 
+class SecondsType(click.ParamType):
+    """A time limit: a finite number of seconds from 0 (no limit) to
+    MAX_TIMEOUT; NaN, inf and 1e20 are refused here."""
+    name = "seconds"
+
+    def convert(self, value, param, ctx):
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not (math.isfinite(seconds) and 0 <= seconds <= MAX_TIMEOUT):
+            self.fail(f"{value!r} is not a number of seconds from 0 to {MAX_TIMEOUT}",
+                      param, ctx)
+        return seconds
+
+
 def _number(text, param_type, param, ctx) -> int:
     try:
         return int(str(text).strip(), 0)
@@ -73,13 +94,15 @@ class AsmkitGroup(click.Group):
         except BrokenPipeError:
             _silence_stdout()
             raise click.exceptions.Exit(0) from None
+        except _StdoutClosed:
+            raise BadInput("cannot write to standard output: it is closed") from None
         except EmulationError as exc:
             raise RunFailed(str(exc)) from None
         except ValueError as exc:          # AsmError, UnknownArch, bad spans
             raise BadInput(str(exc)) from None
-        except OSError as exc:
-            raise BadInput(f"{exc.filename}: {exc.strerror}" if exc.filename
-                           else exc.strerror or str(exc)) from None
+        except OSError as exc:             # a file, or standard output (/dev/full)
+            where = exc.filename if exc.filename else "cannot write to standard output"
+            raise BadInput(f"{where}: {exc.strerror or exc}") from None
         except Exception as exc:           # a bug: still one line, then report it
             raise RunFailed(f"internal error ({type(exc).__name__}): {exc}") from None
 
@@ -90,12 +113,14 @@ class AsmkitGroup(click.Group):
                                   standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
         except click.ClickException as exc:
+            if isinstance(exc, BadInput):
+                _silence_stdout()          # a failed write must not fail again at exit
             _flush_stdout()
-            click.echo(f"error: {_one_line(exc)}", err=True)
+            _say(f"error: {_one_line(exc)}")
             code = exc.exit_code
         except (click.Abort, KeyboardInterrupt):
             _flush_stdout()
-            click.echo("error: interrupted", err=True)
+            _say("error: interrupted")
             code = EXIT_INTERRUPTED
         _flush_stdout()
         sys.exit(code)
@@ -112,10 +137,29 @@ def _one_line(exc: click.ClickException) -> str:
     return f"{message.rstrip('.')} (see {path} --help)"
 
 
+class _StdoutClosed(Exception):
+    """Standard output was closed before the command started (``>&-``)."""
+
+
+def _say(line: str) -> None:
+    """One line on stderr; nothing when stderr is closed (``2>&-``)."""
+    if sys.stderr is not None:
+        click.echo(line, err=True)
+
+
+def _echo(text: str) -> None:
+    """``click.echo`` to stdout, which must be open."""
+    if sys.stdout is None:
+        raise _StdoutClosed()
+    click.echo(text)
+
+
 def _flush_stdout():
+    if sys.stdout is None:
+        return
     try:
         sys.stdout.flush()
-    except BrokenPipeError:
+    except (OSError, ValueError):      # a closed pipe, /dev/full: said already
         _silence_stdout()
 
 
@@ -124,7 +168,7 @@ def _silence_stdout():
     flush does not complain."""
     try:
         fd = sys.stdout.fileno()
-    except (OSError, ValueError):      # not a real file (click's test runner)
+    except (AttributeError, OSError, ValueError):   # closed, or click's test runner
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fd)
@@ -132,7 +176,15 @@ def _silence_stdout():
 
 
 def _input(value: str) -> str:
-    return sys.stdin.read() if value == "-" else value
+    """TEXT or HEX, or standard input for ``-``, at most MAX_INPUT characters."""
+    if value != "-":
+        return value
+    if sys.stdin is None:
+        raise BadInput("cannot read standard input: it is closed")
+    text = sys.stdin.read(MAX_INPUT + 1)
+    if len(text) > MAX_INPUT:
+        raise BadInput(f"standard input is larger than {MAX_INPUT >> 20} MiB, the limit")
+    return text
 
 
 def _pick_arch(arch_name) -> str:
@@ -149,8 +201,17 @@ _ADDR_OPT = click.option("--address", type=ADDRESS, default="0", show_default=Tr
                               "code must end by 2^64)")
 
 
+def _show_version(ctx, param, value):
+    if value and not ctx.resilient_parsing:
+        from _jitvm import version
+        click.echo(f"asmkit {version()}")
+        ctx.exit()
+
+
 @click.group(name="asmkit", cls=AsmkitGroup,
              context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_version, help="Show the version and exit.")
 def main():
     """asmkit: assemble, disassemble, emulate and verify machine code."""
 
@@ -172,7 +233,7 @@ def asm(arch_name, address, output, text):
         except OSError as exc:
             raise BadInput(f"cannot write {output}: {exc.strerror}") from None
     else:
-        click.echo(code.hex())
+        _echo(code.hex())
 
 
 @main.command()
@@ -191,7 +252,7 @@ def dis(arch_name, address, hex_text):
     rows = capstone.decode(code, arches.load(_pick_arch(arch_name)), address)
     for addr, size, line in rows:
         offset = addr - address
-        click.echo(f"{addr:#010x}:  {code[offset:offset + size].hex():<24} {line}")
+        _echo(f"{addr:#010x}:  {code[offset:offset + size].hex():<24} {line}")
     used = sum(size for _addr, size, _line in rows)
     if used != len(code):
         raise BadInput(f"cannot decode bytes at offset {used:#x}: "
@@ -208,7 +269,7 @@ def dis(arch_name, address, hex_text):
 @click.option("--max-insns", type=click.IntRange(min=0), default=DEFAULT_COUNT,
               show_default=True, help="stop with an error after this many "
                                       "instructions (0: no limit)")
-@click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT,
+@click.option("--timeout", type=SecondsType(), default=DEFAULT_TIMEOUT,
               show_default=True, metavar="SECONDS",
               help="stop with an error after this long (0: no limit)")
 @click.argument("text")
@@ -229,7 +290,7 @@ def run(arch_name, address, regs, max_insns, timeout, text):
     before = asmkit.emulate(b"", name, regs=start, address=address).regs
     for reg, value in after.items():
         if value != before[reg] and reg != mod.PC_REG:
-            click.echo(f"{reg} = {value:#x}")
+            _echo(f"{reg} = {value:#x}")
 
 
 def _start_registers(arch_mod, items) -> dict:
@@ -307,7 +368,7 @@ def verify(arch_name, inputs, skip_keystone):
     else:
         report, text = _whole_proof(name, inputs, progress)
     progress.close()
-    click.echo(text)
+    _echo(text)
     found = len(report.mismatches)
     if found:
         raise RunFailed(f"the proof found {found} mismatch{'' if found == 1 else 'es'} "
@@ -352,4 +413,6 @@ def _unicorn_part(name: str, inputs: int, progress):
 
 
 if __name__ == "__main__":
+    from _jitvm import drop_working_directory
+    drop_working_directory()    # python -m asmkit.cli: a ./asmkit folder must not matter
     main()

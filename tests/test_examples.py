@@ -115,6 +115,12 @@ def test_factorial():
     assert run('factorial.asm') == lines(*expected)
 
 
+def test_deep_recursion_scaled():
+    """900,000 frames in the file (README: --max-call-depth 1000000); here
+    5,000, within the default depth."""
+    assert run('deep.asm', N=5000) == lines(5000)
+
+
 def test_hello():
     assert run('hello.asm') == b'Hello, world!\n'
 

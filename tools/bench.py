@@ -14,12 +14,14 @@ root is cached on this machine (`--arm64`: only them, building the root if
 needed; `--no-arm64`: never)."""
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
+
+import click
 
 from benchlib import ROOT, RunConfig, load, source, timed, warm_up
 
@@ -127,20 +129,22 @@ def arm64_rows(build: bool) -> bool:
     return all(row['same'] for row in rows)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('names', nargs='*')
-    ap.add_argument('--emulate', action='store_true', help='also time the x86-64 code under Unicorn')
-    where = ap.add_mutually_exclusive_group()
-    where.add_argument('--arm64', action='store_true', help='only the AArch64 rows (builds the root if needed)')
-    where.add_argument('--no-arm64', action='store_true', help='no AArch64 rows')
-    where.add_argument('--inside-json', action='store_true', help=argparse.SUPPRESS)
-    args = ap.parse_args()
+@click.command(help=__doc__)
+@click.argument('names', nargs=-1)
+@click.option('--emulate', is_flag=True, help='also time the x86-64 code under Unicorn')
+@click.option('--arm64', is_flag=True, help='only the AArch64 rows (builds the root if needed)')
+@click.option('--no-arm64', is_flag=True, help='no AArch64 rows')
+@click.option('--inside-json', is_flag=True, hidden=True)
+def main(names, emulate, arm64, no_arm64, inside_json):
+    if arm64 + no_arm64 + inside_json > 1:
+        raise click.UsageError('--arm64, --no-arm64 and --inside-json exclude each other')
+    args = SimpleNamespace(names=list(names), emulate=emulate, arm64=arm64,
+                           no_arm64=no_arm64, inside_json=inside_json)
     table = ARM64_BENCHMARKS if args.inside_json else BENCHMARKS
     args.names = args.names or list(table)
     unknown = [n for n in args.names if n not in table]
     if unknown:
-        ap.error(f'unknown benchmark {unknown[0]} (choose from {", ".join(table)})')
+        raise click.UsageError(f'unknown benchmark {unknown[0]} (choose from {", ".join(table)})')
     from backends import select_backend
     target = select_backend('auto')
     if args.inside_json:            # one JSON line per row, for arm64_rows on the host
@@ -159,4 +163,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from clitool import run_tool
+    run_tool(main)

@@ -19,12 +19,14 @@ Keystone's batched rate:
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import statistics
 import sys
-import gc
 import time
+
+import click
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
@@ -328,14 +330,14 @@ def _report(rounds, n, targets):
                       f"target >= {target}x)")
 
 
-def main(argv=None):
-    import argparse
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--arch", action="append", choices=arches.ARCHES)
-    parser.add_argument("--only", choices=("never-seen", "repeated"))
-    args = parser.parse_args(argv)
-    names = args.arch or list(arches.ARCHES)
-    if args.only != "repeated":
+@click.command(help=__doc__.split("\n")[0])
+@click.option("--arch", "arch", multiple=True, type=click.Choice(list(arches.ARCHES)),
+              help="only this architecture (repeatable; default: all)")
+@click.option("--only", type=click.Choice(["never-seen", "repeated"]),
+              help="only one of the two benchmarks")
+def main(arch, only):
+    names = list(arch) or list(arches.ARCHES)
+    if only != "repeated":
         print(f"never-seen programs (~{NEW_INSNS // 1000}k random instructions, "
               f"a new program each of {NEW_ROUNDS} interleaved rounds, process "
               f"CPU time, GC on; best / median)")
@@ -343,7 +345,7 @@ def main(argv=None):
             rounds, n = bench_never_seen(name)
             print(f"{name}: ({n} instructions)")
             _report(rounds, n, (("builder", 1.5), ("text", 1)))
-    if args.only == "never-seen":
+    if only == "never-seen":
         return
     print(f"repeated JIT-shaped block (~{N_INSNS // 1000}k-instruction "
           f"programs, {ROUNDS} interleaved rounds, process CPU time, GC paused "
@@ -362,4 +364,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from clitool import run_tool
+    run_tool(main)

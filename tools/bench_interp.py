@@ -5,9 +5,10 @@ The instruction count comes from a counting run of the same interpreter
 (every block adds its length); the timed run does not count."""
 from __future__ import annotations
 
-import argparse
 import io
 import time
+
+import click
 
 from benchlib import load, source
 
@@ -40,17 +41,18 @@ def _memory(program):
     return memory.cells
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--repeat', type=int, default=3)
-    args = ap.parse_args()
+@click.command(help=__doc__)
+@click.option('--repeat', type=click.IntRange(min=1), default=3, show_default=True,
+              help='timed runs per program (the best is printed)')
+def main(repeat):
     print(f'{"program":<12} {"instructions":>14} {"seconds":>9} {"Minstr/s":>9}')
     for name, consts in PROGRAMS.items():
-        executed, seconds = measure(name, consts, args.repeat)
+        executed, seconds = measure(name, consts, repeat)
         rate = executed / seconds / 1e6
         verdict = 'ok' if rate >= 10 else 'BELOW the 10 M/s target'
         print(f'{name:<12} {executed:>14,} {seconds:>9.3f} {rate:>9.1f}  {verdict}')
 
 
 if __name__ == '__main__':
-    main()
+    from clitool import run_tool
+    run_tool(main)

@@ -38,3 +38,21 @@ def warm_up():
 
 
 __all__ = ['RunConfig', 'load', 'source', 'timed', 'warm_up', 'ROOT']
+
+
+def knobs(name: str) -> list[str]:
+    """The `.const` names of bytecode/NAME.asm, the knobs `source` turns."""
+    text = (ROOT / 'bytecode' / f'{name}.asm').read_text()
+    return re.findall(r'^\.const\s+(\S+)', text, flags=re.M)
+
+
+if __name__ == '__main__':
+    import click
+    from clitool import run_tool
+
+    @click.command(help=__doc__ + '\n\nLists the bytecode/ programs and their .const knobs.')
+    def main():
+        for path in sorted((ROOT / 'bytecode').glob('*.asm')):
+            click.echo(f'{path.stem:<18} {" ".join(knobs(path.stem))}')
+
+    run_tool(main)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 
+import click
+
 from benchlib import RunConfig, load, source, timed, warm_up
 
 
+@click.command(help=__doc__)
 def main():
     program = load(source('mandelbrot'), 'bytecode/mandelbrot.asm')
     warm_up()
@@ -26,4 +29,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from clitool import run_tool
+    run_tool(main)

@@ -23,12 +23,13 @@ Exit status: 0 when every engine agreed, 1 when any program mismatched,
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import random
 import sys
 import time
 from pathlib import Path
+
+import click
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -39,15 +40,21 @@ from tests.support.progen import generate_from_seed  # noqa: E402
 
 
 class Progress:
-    """A one-line progress bar on stderr, redrawn at most 10 times a second."""
+    """click's progress bar on stderr while a campaign runs, drawn only on a
+    terminal: a log file or a pipe gets the summary lines alone. The bar
+    counts thousandths of the campaign: of its count or of its duration,
+    whichever is further along."""
 
-    WIDTH = 30
+    STEPS = 1000
 
-    def __init__(self, total: int | None, duration: float | None, stream=sys.stderr):
-        self.total, self.duration, self.stream = total, duration, stream
+    def __init__(self, total: int | None, duration: float | None, stream=None,
+                 enabled: bool | None = None):
+        self.total, self.duration = total, duration
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = _is_terminal(self.stream) if enabled is None else enabled
         self.started = time.monotonic()
-        self.drawn = 0.0
-        self.enabled = True
+        self.bar = None
+        self.steps = 0
 
     def fraction(self, done: int) -> float:
         parts = []
@@ -57,32 +64,35 @@ class Progress:
             parts.append((time.monotonic() - self.started) / self.duration)
         return min(1.0, max(parts, default=0.0))
 
-    def update(self, done: int, failures: int, force: bool = False):
-        now = time.monotonic()
-        if not self.enabled or (not force and now - self.drawn < 0.1):
+    def update(self, done: int, failures: int) -> None:
+        if not self.enabled:
             return
-        self.drawn = now
-        elapsed = now - self.started
-        frac = self.fraction(done)
-        filled = int(frac * self.WIDTH)
-        rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (elapsed / frac - elapsed) if frac > 0 else 0.0
+        if self.bar is None:
+            self.bar = click.progressbar(length=self.STEPS, label='fuzz_jit', file=self.stream,
+                                         show_eta=True, item_show_func=lambda item: item)
+            self.bar.__enter__()
+        steps = int(self.fraction(done) * self.STEPS)
         count = f'{done}/{self.total}' if self.total else str(done)
-        self.stream.write(f'\r[{"#" * filled}{"." * (self.WIDTH - filled)}] {count} programs, '
-                          f'{rate:.1f}/s, {failures} mismatches, {_clock(elapsed)} elapsed, '
-                          f'eta {_clock(eta)} ')
-        self.stream.flush()
+        self.bar.update(steps - self.steps, f'{count} programs, {failures} mismatches')
+        self.steps = steps
 
-    def close(self, done: int, failures: int):
-        self.update(done, failures, force=True)
-        if self.enabled:
+    def break_line(self) -> None:
+        """End the bar's line, so that a message starts on its own."""
+        if self.bar is not None:
             self.stream.write('\n')
-            self.stream.flush()
+
+    def close(self, done: int, failures: int) -> None:
+        if self.bar is not None:
+            self.update(done, failures)
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    return f'{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def with_traps(k: int, percent: int) -> bool:
@@ -135,7 +145,7 @@ def campaign(seed: int, count: int | None, duration: float | None, traps: int, e
             path = save_mismatch(out_dir, f'mismatch-seed{seed + k - 1}', source, bad,
                                  [f'seed {seed + k - 1}, traps {trapping}: engines disagree'])
             saved.append(path)
-            progress.stream.write('\n')
+            progress.break_line()
             print(f'MISMATCH seed {seed + k - 1}: ' + '; '.join(
                 f'{e}: {d[0]}' for e, d in bad.items()), file=log)
             print(f'  saved to {path}\n  reproduce: python tools/fuzz_jit.py --replay {path}\n'
@@ -163,57 +173,46 @@ def replay(path: Path, engines: dict, log=sys.stdout) -> int:
     return 1 if bad else 0
 
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--seed', type=int, default=None, help='first program seed (default: random)')
-    p.add_argument('--count', type=int, default=None, help='programs to run (default 1000 '
-                   'unless --duration is given)')
-    p.add_argument('--duration', type=float, default=None, metavar='SECONDS',
-                   help='stop after this much wall-clock time')
-    p.add_argument('--traps', type=int, default=30, metavar='PERCENT',
-                   help='share of programs that may trap (default 30)')
-    p.add_argument('--engines', default=None,
-                   help=f'comma-separated subset of: {", ".join(ENGINES)}')
-    p.add_argument('--timeout', type=float, default=20.0, metavar='SECONDS',
-                   help='wall-clock limit per run on each engine (default 20)')
-    p.add_argument('--out', type=Path, default=Path('fuzz-failures'),
-                   help='where mismatching programs are saved (default ./fuzz-failures)')
-    p.add_argument('--max-failures', type=int, default=10, help='stop after this many mismatches')
-    p.add_argument('--no-progress', action='store_true', help='no progress bar')
-    p.add_argument('--replay', type=Path, metavar='FILE.asm', help='run one saved program')
-    args = p.parse_args(argv)
-    if not 0 <= args.traps <= 100:
-        p.error('--traps is a percentage, 0..100')
-    if args.count is not None and args.count < 0:
-        p.error('--count must be >= 0')
-    return args
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
+@click.command(help=__doc__)
+@click.option('--seed', type=int, default=None, help='first program seed (default: random)')
+@click.option('--count', type=click.IntRange(min=0), default=None,
+              help='programs to run (default 1000 unless --duration is given)')
+@click.option('--duration', type=click.FloatRange(min=0), default=None, metavar='SECONDS',
+              help='stop after this much wall-clock time')
+@click.option('--traps', type=click.IntRange(0, 100), default=30, show_default=True,
+              metavar='PERCENT', help='share of programs that may trap')
+@click.option('--engines', default=None, help=f'comma-separated subset of: {", ".join(ENGINES)}')
+@click.option('--timeout', type=click.FloatRange(min=0, min_open=True), default=20.0,
+              show_default=True, metavar='SECONDS', help='wall-clock limit per run on each engine')
+@click.option('--out', type=click.Path(path_type=Path), default=Path('fuzz-failures'),
+              show_default=True, help='where mismatching programs are saved')
+@click.option('--max-failures', type=click.IntRange(min=1), default=10, show_default=True,
+              help='stop after this many mismatches')
+@click.option('--no-progress', is_flag=True, help='no progress bar (there is none off a terminal)')
+@click.option('--replay', 'replay_file', type=click.Path(path_type=Path, dir_okay=False), metavar='FILE.asm',
+              help='run one saved program')
+def main(seed, count, duration, traps, engines, timeout, out, max_failures, no_progress,
+         replay_file) -> int:
     try:
-        engines = select_engines(args.engines, args.timeout)
+        chosen = select_engines(engines, timeout)
     except ValueError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
-    if args.replay:
-        return replay(args.replay, engines)
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 32)
-    count = args.count if args.count is not None or args.duration else 1000
+        raise click.UsageError(str(e)) from None
+    if replay_file:
+        return replay(replay_file, chosen)
+    seed = seed if seed is not None else random.SystemRandom().randrange(1 << 32)
+    count = count if count is not None or duration else 1000
     print(f'fuzz_jit: seed {seed}, {count if count is not None else "unlimited"} programs'
-          f'{f", at most {args.duration:g} s" if args.duration else ""}, traps {args.traps}%, '
-          f'engines {", ".join(engines)}', file=sys.stderr)
-    progress = Progress(count, args.duration)
-    progress.enabled = not args.no_progress
+          f'{f", at most {duration:g} s" if duration else ""}, traps {traps}%, '
+          f'engines {", ".join(chosen)}', file=sys.stderr)
+    progress = Progress(count, duration, enabled=False if no_progress else None)
     t0 = time.monotonic()
-    ran, saved = campaign(seed, count, args.duration, args.traps, engines, args.out, progress,
-                     args.max_failures)
+    ran, saved = campaign(seed, count, duration, traps, chosen, out, progress, max_failures)
     elapsed = time.monotonic() - t0
-    print(f'fuzz_jit: {ran} programs x {len(engines)} engines in {elapsed:.1f} s, '
-          f'{len(saved)} mismatches' + (f' (saved in {args.out})' if saved else ''))
+    print(f'fuzz_jit: {ran} programs x {len(chosen)} engines in {elapsed:.1f} s, '
+          f'{len(saved)} mismatches' + (f' (saved in {out})' if saved else ''))
     return 1 if saved else 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from clitool import run_tool
+    run_tool(main)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import random
 
+import click
+
 # Labels: one bound every LABEL_EVERY instructions on average; a branch
 # targets a label at most LABEL_WINDOW labels away (a far one now and then),
 # so most branches are short and some are long.
@@ -348,3 +350,19 @@ PROGRAMS = {
     "x86_64": (x86_64_program, x86_64_text, x86_64_calls),
     "aarch64": (aarch64_program, aarch64_text, aarch64_calls),
 }
+
+
+@click.command(help=__doc__.split("\n")[0] + "\n\nPrints one random program's assembler text.")
+@click.option("--arch", type=click.Choice(list(PROGRAMS)), default="x86_64", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="the same seed, the same program")
+@click.option("--insns", type=click.IntRange(min=1), default=20, show_default=True,
+              help="instructions in the program")
+def main(arch, seed, insns):
+    generate, text, _calls = PROGRAMS[arch]
+    steps, _labels = generate(seed, insns)
+    click.echo(text(steps))
+
+
+if __name__ == "__main__":
+    from clitool import run_tool
+    run_tool(main)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from .errors import BCFormatError
+from .errors import BCFormatError, shown
 from .opcodes import MAX_MEMORY_CELLS
 from .program import Function, Program
 
@@ -109,7 +109,7 @@ class _Reader:
         self.filename = filename
 
     def fail(self, problem: str) -> BCFormatError:
-        return BCFormatError(f'{self.filename}: {problem}' if self.filename else problem)
+        return BCFormatError(f'{shown(self.filename)}: {problem}' if self.filename else problem)
 
     def read(self) -> Program:
         memory, entry = self.header()
@@ -139,8 +139,31 @@ class _Reader:
             raise self.fail(f'memory_cells {memory} out of range (1..{MAX_MEMORY_CELLS})')
         actual = zlib.crc32(data[HEADER.size:])
         if actual != crc:
+            self.check_cut_short()
             raise self.fail(f'CRC mismatch (header says 0x{crc:08x}, contents give 0x{actual:08x})')
         return memory, entry
+
+    def check_cut_short(self) -> None:
+        """A file whose CRC does not match and whose sections run past its
+        end (or that stops before its required sections) was most likely
+        cut short: say that rather than `CRC mismatch`. A few bytes after
+        complete sections are junk, not a cut: they stay a CRC mismatch."""
+        data, pos, seen = self.data, HEADER.size, set()
+        if len(data) == HEADER.size:
+            raise self.fail(f'truncated file: nothing after the {HEADER.size}-byte header')
+        while pos < len(data):
+            if pos + SECTION.size > len(data):
+                if seen.issuperset(REQUIRED):
+                    return
+                raise self.fail(f'truncated file: the section header at byte {pos} runs past '
+                                f'the end of the file ({len(data)} bytes)')
+            tag, length = SECTION.unpack_from(data, pos)
+            seen.add(tag)
+            end = pos + SECTION.size + length
+            if end > len(data):
+                raise self.fail(f'truncated file: section {_tag(tag)} at byte {pos} needs '
+                                f'{end} bytes, the file has {len(data)}')
+            pos = end
 
     def sections(self) -> dict[bytes, bytes]:
         data, pos, found = self.data, HEADER.size, {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from asmkit.memory import ArenaExhausted, CodeArena
+from asmkit.memory import PAGE, ArenaExhausted, CodeArena
 
 
 ALIGN = 16                  # every function starts 16-byte aligned
@@ -54,6 +54,7 @@ class CodeCache:
         self.runtime_arena = CodeArena(max(len(runtime_code), 1))
         self.runtime_address = self.runtime_arena.load(runtime_code).address
         self.arena = CodeArena(capacity, granule=ALIGN) if capacity > 0 else None
+        self.requested = capacity
         self.capacity = self.arena.capacity if self.arena is not None else 0
         self.regions: list[Region] = []
         self._starts: list[int] = []          # sorted blob addresses
@@ -69,6 +70,18 @@ class CodeCache:
         if self.arena is not None:
             out.append((self.arena.base, self.arena.size))
         return out
+
+    def describe(self) -> str:
+        """The size really used, as -v and --stats print it: --code-cache
+        rounded up to whole 16-byte granules (and mapped in whole pages),
+        with the request beside it when the two differ."""
+        text = f'{self.capacity} bytes'
+        if self.arena is not None:
+            pages = self.arena.size // PAGE
+            text += f' in {pages} page{"" if pages == 1 else "s"} of {PAGE}'
+        if self.capacity != self.requested:
+            text += f' (--code-cache {self.requested} rounded up)'
+        return text
 
     def touch(self, region: Region):
         self._clock += 1

@@ -64,11 +64,15 @@ def _offset(item) -> int:
     return item.offset if isinstance(item, Instr) else item[0]
 
 
+MAX_PAD = 3            # blank lines worth padding with rather than a `.line from N`
+
+
 class _Writer:
     def __init__(self, program: Program):
         self.program = program
         self.out: list[str] = []
-        self.line_mode: int | str = 'auto'
+        self.line_mode: int | str = 'count'    # as the assembler starts: .line auto
+        self.line_delta = 0                    # count: source line = text line + delta
 
     def emit(self, text: str, offset: int | None = None) -> None:
         if offset is not None:
@@ -94,18 +98,37 @@ class _Writer:
         labels = {item.target for item in listing
                   if isinstance(item, Instr) and item.op.imm and item.op.imm.name == 'rel'
                   and item.target in starts}
-        for item in listing:
+        for i, item in enumerate(listing):
             offset = _offset(item)
-            if offset in labels:
-                self.emit(f'L{offset}:')
-            self.set_line(func.lines.get(offset, 'off'))
-            self.emit('        ' + self.render(item, labels), offset)
+            after = func.lines.get(_offset(listing[i + 1]), 'off') if i + 1 < len(listing) else None
+            self.set_line(func.lines.get(offset, 'off'), after)
+            label = f'L{offset}: ' if offset in labels else ''
+            self.emit(f'{label:<8}' + self.render(item, labels), offset)
         self.emit('.end')
 
-    def set_line(self, wanted: int | str) -> None:
-        if wanted != self.line_mode:
+    def set_line(self, wanted: int | str, after: int | str | None) -> None:
+        """Say the source line of the next instruction only where counting
+        text lines does not give it: instructions stand on their own source
+        lines (padded with up to MAX_PAD blank lines), `.line from N` restarts
+        the count after a jump, `.line N` holds a line several instructions
+        share, `.line off` where there is none."""
+        mode, here = self.line_mode, len(self.out) + 1
+        if wanted == 'off':
+            if mode != 'off':
+                self.emit('.line off')
+                self.line_mode = 'off'
+            return
+        if mode == wanted:
+            return
+        if after == wanted:
             self.emit(f'.line {wanted}')
             self.line_mode = wanted
+            return
+        if mode == 'count' and 0 <= wanted - (here + self.line_delta) <= MAX_PAD:
+            self.out.extend([''] * (wanted - (here + self.line_delta)))
+            return
+        self.emit(f'.line from {wanted}')
+        self.line_mode, self.line_delta = 'count', wanted - (here + 1)
 
     def render(self, item, labels: set[int]) -> str:
         if not isinstance(item, Instr):

@@ -133,14 +133,16 @@ def run_program(program, config, out, log=None) -> int:
     gate = StopGate()
     output = Output(out, gate)
     jit = None
+    setup_started = time.perf_counter()
     if config.jit:
         from .jit import make_jit
         jit = make_jit(program, config, log)
     memory = CellMemory(program.memory_cells, native=jit is not None)
     memory.load(program.data)
-    started = time.perf_counter()
     if jit is not None:
         jit.attach(memory, output)
+        jit.setup_ns = int((time.perf_counter() - setup_started) * 1e9)
+    started = time.perf_counter()       # --stats: the run itself, set-up left out
     hooks, threshold = jit, config.jit_threshold
     off_main = config.timeout and threading.current_thread() is not threading.main_thread()
     if off_main and jit is None:

@@ -7,6 +7,26 @@ EXIT_TRAP = 1
 EXIT_BAD_INPUT = 2
 EXIT_SIGINT = 130
 
+_ESCAPES = {'\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+
+def shown(name: str) -> str:
+    """A file, source or function name as an error line shows it: control
+    and other unprintable characters (and the backslash) escaped the way
+    repr() does, so a name can never split the line or forge a second one."""
+    if name.isprintable() and '\\' not in name:
+        return name
+    return ''.join(_escape(c) for c in name)
+
+
+def _escape(c: str) -> str:
+    if c in _ESCAPES:
+        return _ESCAPES[c]
+    if c.isprintable():
+        return c
+    code = ord(c)
+    return f'\\x{code:02x}' if code < 0x100 else f'\\u{code:04x}' if code < 0x10000 else f'\\U{code:08x}'
+
 
 class VMError(Exception):
     exit_code = EXIT_BAD_INPUT
@@ -27,7 +47,8 @@ class AsmError(VMError):
     """A `.asm` text that does not assemble: `file:line:col: problem`."""
 
     def __init__(self, problem: str, file: str = '', line: int = 0, col: int = 0):
-        where = f'{file or "<input>"}:{line}:{col}: ' if line else (f'{file}: ' if file else '')
+        name = shown(file)
+        where = f'{name or "<input>"}:{line}:{col}: ' if line else (f'{name}: ' if name else '')
         super().__init__(where + problem)
         self.problem, self.file, self.lineno, self.col = problem, file, line, col
 
@@ -37,9 +58,14 @@ class BCFormatError(VMError):
 
 
 def _where(func: str, offset: int, line: int | None, source: str = '') -> str:
+    """`in function 'f' at offset N`, then the source file and line where
+    known: `(prog.asm:12)`, `(line 12)` or `(prog.bc)`."""
     text = f'in function {func!r} at offset {offset}'
+    source = shown(source)
     if line:
         text += f' ({source}:{line})' if source else f' (line {line})'
+    elif source:
+        text += f' ({source})'
     return text
 
 

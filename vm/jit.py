@@ -98,6 +98,7 @@ class Tiering:
         self.entry_of = [None] * n           # fidx -> Placed, when compiled
         self.runners = [None] * n
         self.expired = False                 # a time limit run outside the main thread ran out
+        self.setup_ns = 0                    # backend, code cache, state block, executor
         self.compile_ns = 0
         self.compiled_ops = 0
         self.compilations = 0
@@ -130,7 +131,7 @@ class Tiering:
         self._enter = self.executor.enter
         self.fields = self.state.fields
         self.say(f'{self.target.name} backend, {self.executor.name} execution, '
-                 f'threshold {self.threshold}, code cache {self.config.code_cache} bytes')
+                 f'threshold {self.threshold}, code cache {self.cache.describe()}')
 
     def _code_changed(self, address, size):
         ex = getattr(self, 'executor', None)
@@ -386,7 +387,7 @@ class Tiering:
                 code.compile_ns = 0
             if len(code.code) > self.cache.capacity:
                 self._ban(code.func_index, f'{len(code.code)} bytes do not fit the '
-                                           f'{self.config.code_cache}-byte code cache')
+                                           f'{self.cache.capacity}-byte code cache')
             else:
                 codes.append(code)
         if not codes:
@@ -511,9 +512,10 @@ class Tiering:
               f'compiled regions: {self.compilations} functions, '
               f'{len(self.cache.regions)} regions live, {self.cache.evictions} evicted', file=self.log)
         print(f'[JIT stats] code bytes: {self.cache.used} live, {self.cache.bytes_placed} placed, '
-              f'cache {self.config.code_cache}', file=self.log)
+              f'cache {self.cache.describe()}', file=self.log)
         print(f'[JIT stats] compile time: {self.compile_ns / 1e6:.3f} ms for {self.compiled_ops} ops '
-              f'({per_op:.2f} us/op)', file=self.log)
+              f'({per_op:.2f} us/op); JIT set-up {self.setup_ns / 1e6:.3f} ms (not counted below)',
+              file=self.log)
         print(f'[JIT stats] time in interpreter: {interp * 1000:.3f} ms, in compiled code: '
               f'{native * 1000:.3f} ms ({self.entries} native entries, {self.handbacks} hand-backs)',
               file=self.log)

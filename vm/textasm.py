@@ -166,6 +166,7 @@ class _Assembler:
         self.entry: tuple | None = None        # (name, where)
         self.source: str | None = None
         self.line_mode: int | str = 'auto'     # 'auto', 'off' or a fixed line
+        self.line_delta = 0                    # auto: source line = text line + delta (.line from N)
         self.calls: list = []                  # (func, imm pos, name|index, where)
         self.lineno = 0
         self.toks: list[str] = []
@@ -245,9 +246,17 @@ class _Assembler:
     def record_line(self, func: _Func) -> None:
         mode = self.line_mode
         if mode == 'auto':
-            func.lines[len(func.code)] = self.lineno
+            func.lines[len(func.code)] = self.counted_line()
         elif mode != 'off':
             func.lines[len(func.code)] = mode
+
+    def counted_line(self, index: int = 0) -> int:
+        """The source line of an instruction in auto mode: its text line,
+        shifted by the last `.line from N`."""
+        line = self.lineno + self.line_delta
+        if line > U32_HI:
+            raise self.error(f'source line {line} out of range (.line from counts past {U32_HI})', index)
+        return line
 
     def open_function(self, index: int) -> None:
         toks = self.toks
@@ -334,7 +343,7 @@ class _Assembler:
         origin = len(code)
         mode = self.line_mode
         if mode == 'auto':
-            func.lines[origin] = self.lineno
+            func.lines[origin] = self.lineno if not self.line_delta else self.counted_line(index)
         elif mode != 'off':
             func.lines[origin] = mode
         code.append(op.code)
@@ -424,10 +433,17 @@ class _Assembler:
         self.source = text
 
     def d_line(self, index: int) -> None:
+        if len(self.toks) > index + 1 and self.toks[index + 1].lower() == 'from':
+            # .line from N: C's #line -- the next text line is source line N, and counting on
+            self.operands(index, 2, '.line from')
+            self.line_mode = 'auto'
+            self.line_delta = self.number(index + 2, 0, U32_HI, consts=False) - (self.lineno + 1)
+            return
         self.operands(index, 1, '.line')
         word = self.toks[index + 1].lower()
         if word in ('off', 'auto'):
             self.line_mode = word
+            self.line_delta = 0
         else:
             self.line_mode = self.number(index + 1, 0, U32_HI, consts=False)
 

@@ -241,3 +241,39 @@ def test_verify_progress_is_a_bar_on_a_terminal_only():
     progress("keystone+capstone", 1, 10)
     progress.close()
     assert quiet.getvalue() == ""
+
+
+def test_version_is_the_distributions():
+    import tomllib
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        expected = tomllib.load(f)["project"]["version"]
+    proc = asmkit_process("--version")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"asmkit {expected}\n", "")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e20", "-1", "never"])
+def test_impossible_timeouts_are_usage_errors(value):
+    proc = asmkit_process("run", "--arch", "x86_64", "nop", "--timeout", value)
+    assert proc.returncode == 2 and proc.stdout == ""
+    one_error_line(proc.stderr, "error: Invalid value for '--timeout'")
+
+
+def test_output_that_cannot_be_written_is_one_error_line():
+    code = "from asmkit.cli import main\nmain(['asm', '--arch', 'x86_64', 'ret'])"
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, stdout=full,
+                              stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 2
+    one_error_line(proc.stderr, "error: cannot write to standard output: No space left")
+    proc = subprocess.run(["bash", "-c", f'"{sys.executable}" -c "{code}" >&-'], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    one_error_line(proc.stderr, "error: cannot write to standard output: it is closed")
+
+
+def test_standard_input_is_read_up_to_64_mib():
+    proc = subprocess.run(["bash", "-c", f'head -c 70000000 /dev/zero | "{sys.executable}" '
+                           '-m asmkit.cli dis --arch x86_64 -'], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    one_error_line(proc.stderr, "error: standard input is larger than 64 MiB")

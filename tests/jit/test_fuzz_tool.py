@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -23,15 +25,35 @@ def load_tool():
     return module
 
 
-def test_short_campaign_agrees_with_a_progress_bar(tmp_path):
+def test_short_campaign_agrees_and_draws_no_bar_off_a_terminal(tmp_path):
     proc = subprocess.run([sys.executable, str(TOOL), '--count', '12', '--seed', '7',
                            '--traps', '50', '--out', str(tmp_path / 'out')],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'seed 7, 12 programs, traps 50%' in proc.stderr
-    assert '[' + '#' * 30 + '] 12/12 programs' in proc.stderr
+    assert '#' not in proc.stderr and '\r' not in proc.stderr
     assert f'12 programs x {len(ENGINES)} engines' in proc.stdout and '0 mismatches' in proc.stdout
     assert not (tmp_path / 'out' / 'last.asm').exists()
+
+
+def test_the_progress_bar_is_clicks_on_a_terminal(tmp_path):
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, str(TOOL), '--count', '4', '--seed', '3',
+                             '--engines', 'jit0-native', '--out', str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    drawn = b''
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:             # the child closed its end
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    assert proc.wait(timeout=120) == 0
+    assert b'100%' in drawn and b'4/4 programs, 0 mismatches' in drawn
 
 
 def test_duration_bounds_a_campaign(tmp_path):
@@ -55,7 +77,7 @@ def test_a_mismatch_is_saved_and_replays(tmp_path):
     # interpreter with the default depth does not
     wrong = {'interp': lambda: RunConfig(jit=False),
              'too-shallow': lambda: RunConfig(jit=False, max_call_depth=2)}
-    progress = tool.Progress(40, None, stream=io.StringIO())
+    progress = tool.Progress(40, None, stream=io.StringIO(), enabled=True)
     log = io.StringIO()
     ran, saved = tool.campaign(100, 40, None, 0, wrong, tmp_path, progress, max_failures=2, log=log)
     assert saved and len(saved) <= 2 and ran <= 40

@@ -37,11 +37,29 @@ def test_listing_shape():
     lines = text.splitlines()
     assert lines[1:5] == ['.memory 64', '.entry main', '.source "p.asm"', '.data 8 1 -2']
     assert '.func main 0 0' in lines and '.func twice 1 1' in lines
-    assert 'L12:' in lines
+    assert any(line.split()[:2] == ['L12:', 'DUP'] for line in lines)
     jnz = next(line for line in lines if 'JNZ' in line)
     assert jnz.split() == ['JNZ', 'L12', ';', '13']
     assert any(line.split()[:2] == ['CALL', 'twice'] for line in lines)
-    assert '.line 4' in lines and '.line 11' in lines
+    assert [line for line in lines if line.startswith('.line')] == ['.line from 4', '.line from 11']
+
+
+def test_line_directives_only_where_counting_text_lines_does_not_give_the_line():
+    """Instructions stand on their source lines (short gaps padded with blank
+    lines), so a listing of ordinary source has a `.line` only where lines jump."""
+    source = ('.func main\n  PUSH 1\n\n  PRINT\nloop:\n  PUSH 0\n  JNZ loop\n'
+              + '\n' * 20 + '  HALT\n.end\n')
+    text = round_trip(assemble(source, 'p.asm'))
+    directives = [line for line in text.splitlines() if line.startswith('.line')]
+    assert directives == ['.line from 2', '.line from 28']
+    shared = round_trip(assemble('.line 7\nNOP\nNOP\n.line 9\nNOP\nHALT\n', 'p.asm'))
+    assert [line for line in shared.splitlines() if line.startswith('.line')] == \
+        ['.line 7', '.line 9']
+
+
+def test_line_from_counts_on_like_c_hash_line():
+    p = assemble('NOP\n.line from 100\nNOP\n\nNOP\n.line auto\nHALT\n', 'p.asm')
+    assert p.functions[0].lines == {0: 1, 1: 100, 2: 102, 3: 7}
 
 
 def test_spec_example_round_trips():
