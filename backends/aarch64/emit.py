@@ -110,6 +110,35 @@ class A64Emitter(Lowering):
         # shifts by register use the count mod 64, as the bytecode does
         getattr(b, name)(a, a, self.value(e))
 
+    def binary3(self, m, d, e_a, e_b):
+        """d = a OP b in one instruction where it encodes (optimizing tier:
+        its values are in registers, so the three-operand form saves moves)."""
+        b = self.b
+        name = ALU[m]
+        if e_a[0] == 'i':
+            b.mov(TMP, e_a[1])
+            a = TMP
+        else:
+            a = self.value(e_a, TMP)
+        if e_b[0] == 'i':
+            v = e_b[1]
+            if m in ('SHL', 'SHR', 'SAR'):
+                if v & 63:
+                    getattr(b, name)(d, a, v & 63)
+                elif d is not a:
+                    b.mov(d, a)
+                return
+            if (m in ('ADD', 'SUB') and addsub_imm(v)) or \
+                    (m in ('AND', 'OR', 'XOR') and logical_imm(v)):
+                getattr(b, name)(d, a, v)
+                return
+        getattr(b, name)(d, a, self.value(e_b, TMP2))
+
+    def mul_high(self, dst, e_a, e_b):
+        """dst = the high 64 bits of the signed product a * b."""
+        a = self.value(e_a, TMP)
+        self.b.smulh(dst, a, self.value(e_b, TMP2))
+
     def unary(self, m, r):
         if m == 'NEG':
             self.b.neg(r, r)

@@ -97,6 +97,13 @@ class X86Emitter(Lowering):
             b.mov(rcx, self.operand(e))
             getattr(b, SHIFT[m])(a, cl)
 
+    def mul_high(self, dst, e_a, e_b):
+        """dst = the high 64 bits of the signed product a * b (optimizing tier)."""
+        self.load(rax, e_a)
+        src = self.operand(e_b, allow_imm=False, scratch=rcx)
+        self.b.imul(src)
+        self.b.mov(dst, rdx)
+
     def unary(self, m, r):
         if m == 'NEG':
             self.b.neg(r)
