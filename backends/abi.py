@@ -60,11 +60,18 @@ _FIELDS = [
     'spare0', 'spare1',
 ]
 OFF = {name: i * WORD for i, name in enumerate(_FIELDS)}
-FUNC_TABLE = len(_FIELDS) * WORD       # then one native entry address per function
+FUNC_TABLE = len(_FIELDS) * WORD       # then one native entry address per function,
+                                       # then one tier-up counter per function
+
+
+def hot_counter(nfuncs: int, fidx: int) -> int:
+    """Offset of fidx's tier-up counter: baseline code counts it down at
+    function entry and loop headers and exits with EXIT_TIERUP below zero."""
+    return FUNC_TABLE + WORD * (nfuncs + fidx)
 
 
 def state_size(nfuncs: int) -> int:
-    return FUNC_TABLE + WORD * nfuncs
+    return FUNC_TABLE + 2 * WORD * nfuncs
 
 
 # exit reasons (the value enter()/resume() return)
@@ -74,6 +81,9 @@ EXIT_TRAP = 3         # trap code in exit_value, at exit_func / exit_pc
 EXIT_STOP = 4         # the flag was set (time limit or SIGINT)
 EXIT_DEOPT = 5        # a call to code that is not compiled: frames handed back
 EXIT_FLUSH = 6        # output buffer full: flush, then resume()
+EXIT_TIERUP = 7       # a tier-up counter ran out at exit_func / exit_pc (ENTRY_PC: the
+                      # function entry); the frame is in memory, resume() continues
+ENTRY_PC = -1
 
 STOP_TIMEOUT = 1
 STOP_SIGINT = 2

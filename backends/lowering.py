@@ -38,6 +38,7 @@ class CompiledCode:
     return_sites: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     ops: int = 0                                  # bytecode instructions compiled
     compile_ns: int = 0                           # filled in by the VM
+    optimized: bool = False                       # made by the optimizing tier
 
 
 MASK = (1 << 64) - 1
@@ -119,6 +120,7 @@ class Lowering:
         self.cold = []                # (label, emitter): out-of-line paths after the body
         self.fused = None             # condition left in the flags for the next JZ/JNZ
         self.vstack_checks = True
+        self.counters = False         # count towards the optimizing tier (EXIT_TIERUP)
         self.ops = 0
         regs = target.registers
         chosen = promotion_candidates(program, fidx, facts, regs.max_promoted)
@@ -241,6 +243,7 @@ class Lowering:
         self.stop = b.label('stop')
         self.enter_frame()
         self.poll(self.stop)
+        self.count_hot(abi.ENTRY_PC)
         f = self.func
         if f.nlocals:
             self.zero_locals(f.nargs, f.nlocals)
@@ -259,6 +262,7 @@ class Lowering:
                     lab = self.osr_labels[pc] = b.label(f'osr{pc}')
                     self.osr_stubs.append((lab, pc))
                     self.poll(self.stop)
+                    self.count_hot(pc)
             self.ops += 1
             nxt = reachable[i + 1] if i + 1 < len(reachable) else None
             self.next_ins = nxt if nxt is not None and nxt.offset not in leaders else None
@@ -266,6 +270,21 @@ class Lowering:
             prev_flow = ins.op.flow
         self.out_of_line()
         return self.finish_code(entry)
+
+    def count_hot(self, pc: int):
+        """With counters: one count towards the optimizing tier; when the
+        function's counter runs out, the frame goes to memory and the code
+        exits with EXIT_TIERUP at pc (the VM resumes it, optimized or not)."""
+        if not self.counters:
+            return
+        lab = self.b.label()
+        self.count_down(abi.hot_counter(len(self.program.functions), self.fidx), lab)
+
+        def stub(pc=pc):
+            if pc != abi.ENTRY_PC:
+                self.sync_out()
+            self.exit_at(pc, abi.EXIT_TIERUP)
+        self.cold.append((lab, stub))
 
     def out_of_line(self):
         """After the body: OSR entries, the stop exit, trap sites and
@@ -670,3 +689,14 @@ class Lowering:
     def zero_locals(self, first, count):
         """Locals first .. first+count-1 = 0."""
         raise NotImplementedError
+
+    def count_down(self, offset, label):
+        """The state block word at offset -= 1; jump to label below zero."""
+        raise NotImplementedError
+
+    def exit_at(self, pc, reason):
+        """Note this function and pc in exit_func / exit_pc; leave with reason."""
+        raise NotImplementedError
+
+    # optional, for the optimizing tier: mul_high(dst, e_a, e_b) (signed high
+    # half of the product) and binary3(m, d, e_a, e_b) (three-operand form)

@@ -47,11 +47,20 @@ class Target:
     builder: Callable               # () -> an asmkit Builder for this arch
     runtime_routines: Callable      # () -> (bytes, {routine name: offset}), names in abi.ROUTINES
 
-    def compile_function(self, program, fidx: int, vstack_checks: bool = True):
+    def compile_function(self, program, fidx: int, vstack_checks: bool = True,
+                         counters: bool = False):
         """Lower one verified function to machine code (a
         lowering.CompiledCode). Without vstack_checks, calls do not test
         for value-stack room (for a VM whose value stack holds
         max_call_depth of the largest frames)."""
         low = self.emitter(self, program, fidx, self.builder())
         low.vstack_checks = vstack_checks
+        low.counters = counters
         return low.lower()
+
+    def compile_optimized(self, program, fidx: int, level: int = 2, passes=None,
+                          vstack_checks: bool = True):
+        """The optimizing tier's code for one function (backends/opt), the
+        same kind of CompiledCode; raises opt.codegen.CannotCompile."""
+        from .opt.tier import compile_optimized
+        return compile_optimized(self, program, fidx, level, passes, vstack_checks)

@@ -63,6 +63,8 @@ def make_jit(program, config, log):
 DISCARD_ABOVE = 1 << 20  # a hand-back that touched more value stack gives it back
 MAX_EVICTIONS = 3        # evicted this often: the function stays interpreted
 MAX_BACKOFF = 40         # at most threshold * 2^40 before the next try
+OPT_FACTOR = 10          # the optimizing tier's threshold: this many times the first
+COUNTER_OFF = 1 << 62    # a tier-up counter that never runs out
 
 
 _ENTRY_ADDR, _ENTRY_BASE, _DEPTH_LEFT, _OUT_LEN = (
@@ -106,6 +108,17 @@ class Tiering:
         self.entries = 0
         self.handbacks = 0
         self.discarded = 0                   # value-stack bytes given back after hand-backs
+        # the optimizing tier (backends/opt): baseline code counts down a
+        # per-function counter at entry and loop headers and exits with
+        # EXIT_TIERUP when it runs out; the function is then recompiled
+        # optimized and the very frame resumes in the new code
+        self.opt = config.opt
+        ot = config.opt_threshold
+        self.opt_threshold = ot if ot is not None else OPT_FACTOR * max(self.threshold, 1)
+        self.opt_direct = self.opt > 0 and (self.threshold == 0 or self.opt_threshold == 0)
+        self.opt_codes = [None] * n          # optimized code, kept like self.codes
+        self.opt_failed = [None] * n         # why the optimizing tier gave up on a function
+        self.tierups = 0
 
     # -- set-up ------------------------------------------------------------------
     def attach(self, memory, output):
@@ -122,6 +135,7 @@ class Tiering:
         self.entry_return = base + self.routines['entry_return']
         for i in range(len(self.program.functions)):
             self.state.set_function(i, self.uncompiled)
+            self.state.set_counter(i, self.opt_threshold if self.opt else COUNTER_OFF)
         if self.config.emulate:
             from .executors import UnicornExecutor
             self.executor = UnicornExecutor(self.state, self.cache, self.routines, self.target)
@@ -246,9 +260,12 @@ class Tiering:
         t0 = time.perf_counter_ns()
         try:
             reason = self._enter()
-            while reason == abi.EXIT_FLUSH:
-                self._drain()
-                reason = self.executor.resume()
+            while reason == abi.EXIT_FLUSH or reason == abi.EXIT_TIERUP:
+                if reason == abi.EXIT_FLUSH:
+                    self._drain()
+                    reason = self.executor.resume()
+                else:
+                    reason = self._tier_up()
         finally:
             self.native_ns += time.perf_counter_ns() - t0
             if fields[_OUT_LEN]:
@@ -376,15 +393,9 @@ class Tiering:
             return
         codes = []
         for k in todo:
-            code = self.codes[k]
-            if code is None:        # code is position-independent: compiled once per run
-                t0 = time.perf_counter_ns()
-                code = self.codes[k] = self.target.compile_function(
-                    self.program, k, vstack_checks=not self.state.vstack_covers_depth)
-                code.compile_ns = time.perf_counter_ns() - t0
-                self.compile_ns += code.compile_ns
-            else:
-                code.compile_ns = 0
+            code = self._optimized(k) if self.opt_direct else None
+            if code is None:
+                code = self._baseline(k)
             if len(code.code) > self.cache.capacity:
                 self._ban(code.func_index, f'{len(code.code)} bytes do not fit the '
                                            f'{self.cache.capacity}-byte code cache')
@@ -420,9 +431,79 @@ class Tiering:
             self.entry_of[k] = p
             self.runners[k] = self._make_runner(k)
             self.state.set_function(k, p.address + code.entry)
-            self.say(f'compiled {self.program.functions[k].name} ({why}): {code.ops} ops -> '
+            tier = 'optimized' if code.optimized else 'compiled'
+            self.say(f'{tier} {self.program.functions[k].name} ({why}): {code.ops} ops -> '
                      f'{len(code.code)} bytes at {p.address:#x}, {code.compile_ns / 1000:.0f} us')
         return region
+
+    def _baseline(self, k: int):
+        code = self.codes[k]
+        if code is None:            # code is position-independent: compiled once per run
+            t0 = time.perf_counter_ns()
+            code = self.codes[k] = self.target.compile_function(
+                self.program, k, vstack_checks=not self.state.vstack_covers_depth,
+                counters=self.opt > 0 and not self.opt_direct)
+            code.compile_ns = time.perf_counter_ns() - t0
+            self.compile_ns += code.compile_ns
+        else:
+            code.compile_ns = 0
+        self.state.set_counter(k, self.opt_threshold if self.opt else COUNTER_OFF)
+        return code
+
+    def _optimized(self, k: int):
+        """The optimizing tier's code for k, or None when it cannot be had."""
+        code = self.opt_codes[k]
+        if code is not None:
+            code.compile_ns = 0
+            return code
+        if self.opt_failed[k] is not None:
+            return None
+        from backends.opt.codegen import CannotCompile
+        t0 = time.perf_counter_ns()
+        try:
+            code = self.target.compile_optimized(
+                self.program, k, self.opt, self.config.opt_passes,
+                vstack_checks=not self.state.vstack_covers_depth)
+        except CannotCompile as e:
+            self.opt_failed[k] = str(e)
+            self.say(f'{self.program.functions[k].name} stays at the baseline tier: {e}')
+            return None
+        finally:
+            self.compile_ns += time.perf_counter_ns() - t0
+        code.compile_ns = time.perf_counter_ns() - t0
+        code.optimized = True
+        self.opt_codes[k] = code
+        return code
+
+    def _tier_up(self) -> int:
+        """A counter ran out in baseline code (EXIT_TIERUP): place the
+        function's optimized code and resume the very frame in it, at the
+        loop header or entry where it stopped; when that cannot be had,
+        resume the baseline there. Native frames are live, so nothing may
+        be evicted meanwhile."""
+        st = self.state
+        f, pc = st.get('exit_func'), st.get('exit_pc')
+        st.set_counter(f, COUNTER_OFF)
+        baseline = self.entry_of[f]
+        address = None
+        code = self._optimized(f)
+        if code is not None and (pc == abi.ENTRY_PC or pc in code.osr):
+            name = self.program.functions[f].name
+            region = self._install([code], f'tier-up of {name} at '
+                                   f'{"entry" if pc == abi.ENTRY_PC else pc}',
+                                   set(self.cache.regions))
+            if region is not None:
+                self.tierups += 1
+                placed = region.placed[0]
+                address = placed.address + (code.entry if pc == abi.ENTRY_PC else code.osr[pc])
+        if address is None:
+            address = baseline.address + (baseline.code.entry if pc == abi.ENTRY_PC
+                                          else baseline.code.osr[pc])
+        st.set('yield_sp', st.get('exit_sp'))
+        st.set('yield_base', st.get('exit_base'))
+        st.set('yield_depth', st.get('depth_left'))
+        st.set('yield_routine', address)
+        return self.executor.resume()
 
     def _reachable(self, fidx: int) -> tuple[list[int], list[int]]:
         """The functions fidx can reach (itself included): those not
@@ -442,6 +523,8 @@ class Tiering:
         names = ', '.join(self.program.functions[k].name for k in region.functions)
         self.say(f'evicted {names} ({region.size} bytes) to make room')
         for k in region.functions:
+            if self.entry_of[k] is None or self.entry_of[k].region is not region:
+                continue            # a baseline copy its optimized code replaced
             self.entry_of[k] = None
             self.runners[k] = None
             self.state.set_function(k, self.uncompiled)

@@ -19,7 +19,7 @@ class NativeState:
     """State block + output buffer + value stack + machine stack for one run."""
 
     def __init__(self, program, memory, max_call_depth: int, native_abi):
-        nfuncs = len(program.functions)
+        nfuncs = self.nfuncs = len(program.functions)
         self.block = Region(abi.state_size(nfuncs))
         self.fields = self.block.words(0, abi.state_size(nfuncs) // abi.WORD)
         self.out = Region(OUT_CAPACITY)
@@ -57,6 +57,9 @@ class NativeState:
 
     def set_function(self, index: int, address: int):
         self.fields[abi.FUNC_TABLE // abi.WORD + index] = address
+
+    def set_counter(self, index: int, value: int):
+        self.fields[abi.hot_counter(self.nfuncs, index) // abi.WORD] = value
 
     def take_output(self) -> bytes:
         n = self.get('out_len')

@@ -282,6 +282,20 @@ class A64Emitter(Lowering):
         """The return address into this frame's 16-byte machine-stack slot."""
         self.b.str(LR, pre(SP, -SLOT))
 
+    def count_down(self, offset, label):
+        """state[offset] -= 1; jump to label when it went negative."""
+        b = self.b
+        b.ldr(TMP2, self.at(STATE, offset))
+        b.subs(TMP2, TMP2, 1)
+        b.str(TMP2, self.at(STATE, offset))
+        b.b_cond('mi', label)
+
+    def exit_at(self, pc, reason):
+        """Leave with reason, this function and pc noted (a tier-up exit)."""
+        self.b.str(self.value(('i', pc)), field('exit_pc'))
+        self.b.str(self.value(('i', self.fidx)), field('exit_func'))
+        self.leave(reason)
+
     def poll(self, stop):
         self.b.ldr(TMP, field('flag'))
         self.b.cbnz(TMP, stop)

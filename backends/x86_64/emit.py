@@ -246,6 +246,17 @@ class X86Emitter(Lowering):
     def enter_frame(self):
         """Nothing: `call` already pushed the return address."""
 
+    def count_down(self, offset, label):
+        """state[offset] -= 1; jump to label when it went negative."""
+        self.b.sub(at(STATE, offset), 1)
+        self.b.j('s', label)
+
+    def exit_at(self, pc, reason):
+        """Leave with reason, this function and pc noted (a tier-up exit)."""
+        self.b.mov(FIELD['exit_pc'], pc)
+        self.b.mov(FIELD['exit_func'], self.fidx)
+        self.leave(reason)
+
     def poll(self, stop):
         self.b.cmp(FIELD['flag'], 0)
         self.b.j('ne', stop)
