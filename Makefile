@@ -5,7 +5,14 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 TSTAMP  := $(VENV)/.installed-test
 
-.PHONY: demo test bench bench-peers roundtrip arm64-test clean
+# `make test` spreads the suite over every core with pytest-xdist; JOBS=1
+# (or any number) overrides it. Tests that must not run side by side share
+# an xdist_group and so one worker.
+JOBS        ?= auto
+FUZZ_COUNT  ?= 100000
+PROOF_INPUTS ?= 2000
+
+.PHONY: demo test test-serial fuzz proof bench bench-peers roundtrip arm64-test clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,7 +30,21 @@ demo: $(STAMP)
 	$(BIN)/python tools/demo.py
 
 test: $(TSTAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+
+# the same suite in one process (no xdist), e.g. to compare wall times
+test-serial: $(TSTAMP)
+	$(BIN)/python -m pytest -p no:xdist
+
+# slow campaigns, not part of `make test`
+# a long differential fuzz of every JIT engine against the interpreter
+fuzz: $(TSTAMP)
+	$(BIN)/python tools/fuzz_jit.py --count $(FUZZ_COUNT)
+
+# the asmkit proof with ten times the Unicorn inputs per form of `make test`'s
+proof: $(TSTAMP)
+	$(BIN)/asmkit verify --arch x86_64 --inputs $(PROOF_INPUTS)
+	$(BIN)/asmkit verify --arch aarch64 --inputs $(PROOF_INPUTS)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench_interp.py

@@ -23,6 +23,9 @@ spec = importlib.util.spec_from_file_location('arm64_root', TOOL)
 arm64_root = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(arm64_root)
 
+# one worker: the real root's mounts and its lock are shared machine-wide
+pytestmark = pytest.mark.xdist_group('arm64-root')
+
 TABLE = {
     'interp': lambda: RunConfig(jit=False),
     'jit0-native': lambda: RunConfig(jit=True, jit_threshold=0),

@@ -22,7 +22,9 @@ import bench_peers  # noqa: E402
 
 ALGOS = [a.name for a in bench_peers.ALGOS]
 
-pytestmark = pytest.mark.skipif(shutil.which('gcc') is None, reason='no gcc: the tool exits with its error line')
+pytestmark = [pytest.mark.skipif(shutil.which('gcc') is None, reason='no gcc: the tool exits with its error line'),
+              # one worker: the --quick run (a module fixture) happens once
+              pytest.mark.xdist_group('bench-peers')]
 
 
 @pytest.fixture(scope='module')

@@ -24,6 +24,7 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from tests.support import summary
 from tests.support.progen import generate_from_seed, programs
 from vm.api import Outcome, RunConfig, execute
 from vm.bcfile import read_bc, write_bc
@@ -42,16 +43,13 @@ common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, Health
 
 
 @pytest.fixture(scope='module', autouse=True)
-def report_counts(request):
+def report_counts():
+    """This process's counts; the summary adds up those of every xdist worker."""
     yield
-    line = 'property examples run: ' + ', '.join(f'{k} {COUNTS[k]}' for k in EXAMPLES) + \
-           f' (total {sum(COUNTS.values())})'
-    capture = request.config.pluginmanager.get_plugin('capturemanager')
-    if capture is not None:
-        with capture.global_and_fixture_disabled():
-            print('\n' + line)
-    else:
-        print(line)
+    counts = {k: COUNTS[k] for k in EXAMPLES}
+    counts['total'] = sum(COUNTS.values())
+    summary.record(summary.COUNTS, 'properties', 'property examples run: '
+                   + ', '.join(f'{k} {{{k}}}' for k in EXAMPLES) + ' (total {total})', counts)
 
 
 def assert_clean(outcome: Outcome) -> None:

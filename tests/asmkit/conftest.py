@@ -1,18 +1,19 @@
-"""Shared fixtures for the asmkit tests, and the proof counts at the end of
-the pytest run (pytest captures what the tests print, so ``make test`` would
-otherwise never show them)."""
+"""Shared fixtures for the asmkit tests. Each proof runs once per process
+and records its report for the summary at the end of the run
+(tests/support/summary.py); the proof modules are xdist groups, so under
+`make test` each proof runs in exactly one worker."""
 
 import pytest
 
-# The reports of the proof fixtures that ran in this session, by architecture.
-PROOF_REPORTS = {}
+from tests.support import summary
 
 
 @pytest.fixture(scope="session")
 def x86_proof():
     """The full x86-64 proof, run once per test session (about 25 s)."""
     from asmkit.x86_64.proof import run_proof
-    PROOF_REPORTS["x86_64"] = report = run_proof()
+    report = run_proof()
+    summary.line(summary.PROOF, "x86_64", report.details())
     return report
 
 
@@ -20,15 +21,6 @@ def x86_proof():
 def aarch64_proof():
     """The full AArch64 proof, run once per test session (about 10 s)."""
     from asmkit.aarch64.proof import run_proof
-    PROOF_REPORTS["aarch64"] = report = run_proof()
+    report = run_proof()
+    summary.line(summary.PROOF, "aarch64", report.details())
     return report
-
-
-def pytest_terminal_summary(terminalreporter):
-    """Print each proof's report, as ``asmkit verify`` does, when it ran."""
-    if not PROOF_REPORTS:
-        return
-    terminalreporter.write_sep("=", "asmkit proof")
-    for report in PROOF_REPORTS.values():
-        for line in report.details().splitlines():
-            terminalreporter.write_line(line)

@@ -145,6 +145,8 @@ def test_mov_wide_constant_in_unicorn():
         assert r["x0"] == value & (2**64 - 1)
 
 
+# measures wall time per call: never beside another timing test (make test: --dist loadgroup)
+@pytest.mark.xdist_group('timing')
 def test_builder_emit_speed_is_about_a_microsecond():
     import time
     b = Builder()

@@ -4,6 +4,9 @@ import pytest
 
 from asmkit.aarch64.proof import KEYSTONE_GAPS
 
+# one worker runs the session's proof for every test here (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("aarch64-proof")
+
 
 @pytest.fixture
 def report(aarch64_proof):

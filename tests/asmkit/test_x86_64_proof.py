@@ -1,6 +1,11 @@
 """The x86-64 proof: Keystone bytes, Capstone round trips, Unicorn semantics."""
 
+import pytest
+
 from asmkit.x86_64.cases import all_forms
+
+# one worker runs the session's proof for every test here (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("x86_64-proof")
 
 
 def test_proof_has_no_mismatch(x86_proof):

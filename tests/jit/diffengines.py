@@ -66,10 +66,8 @@ def mnemonics(source: str) -> set[str]:
 
 
 def report(request, line: str) -> None:
-    """Print a line past pytest's output capture (counts, timings)."""
-    capture = request.config.pluginmanager.get_plugin('capturemanager')
-    if capture is None:
-        print(line)
-        return
-    with capture.global_and_fixture_disabled():
-        print('\n' + line)
+    """A line (a count or a timing) for the summary at the end of the run,
+    which reaches the terminal from xdist workers too (tests/support/summary.py);
+    keyed by the text before its first ':'."""
+    from tests.support import summary
+    summary.line(summary.COUNTS, line.split(':')[0], line)

@@ -82,6 +82,8 @@ def cpu_run(source: str, config: RunConfig):
     return time.process_time() - t0, got
 
 
+# measures CPU-time ratios: never beside another timing test (make test: --dist loadgroup)
+@pytest.mark.xdist_group('timing')
 def test_a_function_too_big_for_the_cache_falls_back_once(tmp_path, request):
     """The -v lines from the command line; the speed in-process, so that
     importing the code generator (no .pyc under PYTHONDONTWRITEBYTECODE)
@@ -128,6 +130,8 @@ def best_ratio(source: str, ref_time: float, ref, config: RunConfig, rounds: int
     return best / ref_time
 
 
+# measures CPU-time ratios: never beside another timing test (make test: --dist loadgroup)
+@pytest.mark.xdist_group('timing')
 def test_tiny_caches_stay_near_interpreter_speed(request):
     worst = (0.0, None)
     for shape in SHAPES:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
 from .diffengines import report
 from .tiering_support import interp, jit
 
@@ -58,6 +60,8 @@ def cpu(run) -> tuple[float, object]:
     return time.process_time() - t0, got
 
 
+# measures CPU-time ratios and holds about 2 GB: never beside another timing test (make test: --dist loadgroup)
+@pytest.mark.xdist_group('timing')
 def test_deep_big_frames_hand_back_in_bulk(request):
     options = dict(max_call_depth=1_000_000, code_cache=8192, stats=False)
     ref_times, jit_times = [], []

@@ -23,26 +23,45 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tests.jit.diffengines import ENGINES, REFERENCE, compare, mnemonics, report, transitions
+from tests.jit.diffengines import ENGINES, REFERENCE, compare, mnemonics, transitions
+from tests.support import summary
 from tests.support.progen import generate_from_seed, programs
 from vm.opcodes import BY_NAME
 
 PROGRAMS = {'hypothesis': 500, 'hypothesis_traps': 250, 'seeded': 600}
 TRAP_SHARE = 3                 # every third seeded program may trap
 COUNTS: Counter = Counter()
-BASE_SEED = int(os.environ.get('JITVM_DIFF_SEED') or random.SystemRandom().randrange(1 << 32))
+
+
+def base_seed() -> int:
+    """JITVM_DIFF_SEED, else a new seed per run; under xdist it is derived
+    from the run's uid, which every worker shares, so the summary line
+    names the seed every worker used."""
+    if os.environ.get('JITVM_DIFF_SEED'):
+        return int(os.environ['JITVM_DIFF_SEED'])
+    run = os.environ.get('PYTEST_XDIST_TESTRUNUID')
+    if run:
+        return random.Random(run).randrange(1 << 32)
+    return random.SystemRandom().randrange(1 << 32)
+
+
+BASE_SEED = base_seed()
 
 common = dict(deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @pytest.fixture(scope='module', autouse=True)
-def report_counts(request):
+def report_counts():
+    """This process's counts; the summary adds up those of every xdist worker."""
     yield
-    total = sum(COUNTS[k] for k in PROGRAMS)
-    report(request, f'differential: {total} random programs x {len(ENGINES)} engines ('
-           + ', '.join(f'{k} {COUNTS[k]}' for k in PROGRAMS)
-           + f'), {COUNTS["trapped"]} trapped; seeds from JITVM_DIFF_SEED={BASE_SEED}')
+    counts = {k: COUNTS[k] for k in PROGRAMS}
+    counts.update(total=sum(counts.values()), trapped=COUNTS['trapped'])
+    summary.record(summary.COUNTS, 'differential',
+                   'differential: {total} random programs x {engines} engines ('
+                   + ', '.join(f'{k} {{{k}}}' for k in PROGRAMS)
+                   + '), {trapped} trapped; seeds from JITVM_DIFF_SEED={seed}',
+                   counts, engines=len(ENGINES), seed=BASE_SEED)
 
 
 def check(source: str, how: str):
