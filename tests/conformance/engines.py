@@ -9,9 +9,9 @@ A case's `-- options` are applied on top.
 """
 from __future__ import annotations
 
-from tests.support.backend_engines import (JIT0, JIT2, JIT2_TINY, JIT_DEFAULT, REFERENCE,
-                                           build)
+from tests.support.backend_engines import (JIT0, JIT2, JIT2_TINY, JIT_DEFAULT, OPT_MODES,
+                                           REFERENCE, build)
 
-ENGINES = build(native_modes=(JIT0, JIT_DEFAULT, JIT2, JIT2_TINY),
-                emulated_modes=(JIT0, JIT_DEFAULT, JIT2_TINY))
+ENGINES = build(native_modes=(JIT0, JIT_DEFAULT, JIT2, JIT2_TINY) + OPT_MODES,
+                emulated_modes=(JIT0, JIT_DEFAULT, JIT2_TINY) + OPT_MODES)
 __all__ = ['ENGINES', 'REFERENCE']

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from tests.support.backend_engines import JIT0, JIT2_TINY, JIT3, JIT_DEFAULT, REFERENCE, build
+from tests.support.backend_engines import (JIT0, JIT2_TINY, JIT3, JIT_DEFAULT, OPT_MODES,
+                                           REFERENCE, build)
 from vm.api import Outcome, RunConfig, execute
 
 FIELDS = ('stdout', 'result', 'exit_code', 'phrase', 'offset', 'error')
@@ -24,7 +25,8 @@ FIELDS = ('stdout', 'result', 'exit_code', 'phrase', 'offset', 'error')
 # native: threshold 0, 3 (mixed mode) and 2 in a 4 KiB cache; under Unicorn,
 # every backend at threshold 0, the default and 2 in a 4 KiB cache
 ENGINES: dict[str, Callable[[], RunConfig]] = build(
-    native_modes=(JIT0, JIT3, JIT2_TINY), emulated_modes=(JIT0, JIT_DEFAULT, JIT2_TINY))
+    native_modes=(JIT0, JIT3, JIT2_TINY) + OPT_MODES,
+    emulated_modes=(JIT0, JIT_DEFAULT, JIT2_TINY) + OPT_MODES)
 
 
 def differences(ref: Outcome, got: Outcome) -> list[str]:

@@ -26,6 +26,7 @@ class Mode:
     jit_threshold: int = 1000
     code_cache: int = 1 << 20
     verbose: bool = False
+    opt: int = 0              # the optimizing tier's level (0: baseline only)
 
 
 # everything compiled first; the default threshold (mostly interpreted,
@@ -37,6 +38,14 @@ JIT_DEFAULT = Mode('jit', 1000)
 JIT2_TINY = Mode('jit2-tiny-cache', 2, 4096, True)
 JIT2 = Mode('jit2', 2)
 JIT3 = Mode('jit3', 3, verbose=True)
+# the optimizing tier: everything optimized first (level 1 and 2), and
+# mixed mode at threshold 2, where baseline code counts towards the second
+# threshold (10x) and tiers up mid-loop and mid-recursion
+OPT1_JIT0 = Mode('o1-jit0', 0, opt=1)
+OPT2_JIT0 = Mode('o2-jit0', 0, opt=2)
+OPT2_JIT2 = Mode('o2-jit2', 2, opt=2, verbose=True)
+OPT1_JIT2_TINY = Mode('o1-jit2-tiny-cache', 2, 4096, True, opt=1)
+OPT_MODES = (OPT1_JIT0, OPT2_JIT0, OPT2_JIT2, OPT1_JIT2_TINY)
 
 
 def engine_name(mode: Mode, backend: str, native: bool) -> str:
@@ -57,7 +66,7 @@ def build(native_modes, emulated_modes) -> dict[str, Callable[[], RunConfig]]:
             def make(mode=mode, backend=backend, natively=natively):
                 return RunConfig(jit=True, jit_threshold=mode.jit_threshold, backend=backend,
                                  emulate=not natively, code_cache=mode.code_cache,
-                                 verbose=mode.verbose)
+                                 verbose=mode.verbose, opt=mode.opt)
             table[engine_name(mode, backend, natively)] = make
     return selected(table)
 
