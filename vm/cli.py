@@ -118,6 +118,20 @@ def run_cmd(file, jit, jit_threshold, backend, opt, emulate, code_cache, max_cal
         out.flush()
 
 
+@cli.command()
+@click.argument('file')
+@click.option('--backend', type=BackendName(), default='auto', show_default=True,
+              help='whose code: any backend, whatever the host (compiling runs nothing)')
+@click.option('--opt', type=click.IntRange(0, 2), default=0, show_default=True,
+              help='0: baseline code; 1, 2: the optimizing tier\'s, where the backend has one')
+@click.option('--color/--no-color', default=None, help='colour (default: on a terminal)')
+def dump(file, backend, opt, color):
+    """Compile every function of FILE and print each bytecode instruction
+    followed by the machine code it became."""
+    from .dump import dump as dump_program
+    dump_program(load(_read(file), _name(file)), backend, opt, color, _name(file))
+
+
 def main(argv=None) -> int:
     """Console entry point: never a traceback, always the spec's exit code."""
     try:
