@@ -38,8 +38,9 @@ class CompiledCode:
     return_sites: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     ops: int = 0                                  # bytecode instructions compiled
     compile_ns: int = 0                           # filled in by the VM
-    # for listings (jitvm dump): bytecode pc -> offset where its machine code
-    # starts, and the offset where the out-of-line code after the body starts
+    # for listings (jitvm dump; only when compiled with listing=True): bytecode
+    # pc -> offset where its machine code starts, and the offset where the
+    # out-of-line code after the body starts
     pc_offsets: dict[int, int] = field(default_factory=dict)
     out_of_line: int | None = None
 
@@ -121,7 +122,8 @@ class Lowering:
         self.osr_labels = {}          # loop header pc -> its entry label
         self.osr_stubs = []           # (label, loop header)
         self.cold = []                # (label, emitter): out-of-line paths after the body
-        self.pc_marks = []            # (pc, label where its code starts), for CompiledCode.pc_offsets
+        self.listing = False          # record CompiledCode.pc_offsets (jitvm dump; costs compile time)
+        self.pc_marks = []            # (pc, label where its code starts), when listing
         self.fused = None             # condition left in the flags for the next JZ/JNZ
         self.vstack_checks = True
         self.ops = 0
@@ -264,13 +266,15 @@ class Lowering:
                     lab = self.osr_labels[pc] = b.label(f'osr{pc}')
                     self.osr_stubs.append((lab, pc))
                     self.poll(self.stop)
-            self.pc_marks.append((pc, self.labels[pc] if pc in leaders else b.here()))
+            if self.listing:
+                self.pc_marks.append((pc, self.labels[pc] if pc in leaders else b.here()))
             self.ops += 1
             nxt = reachable[i + 1] if i + 1 < len(reachable) else None
             self.next_ins = nxt if nxt is not None and nxt.offset not in leaders else None
             handlers[ins.op.code](self, ins)
             prev_flow = ins.op.flow
-        self.pc_marks.append((None, b.here()))
+        if self.listing:
+            self.pc_marks.append((None, b.here()))
         self.out_of_line()
         return self.finish_code(entry)
 

@@ -53,7 +53,10 @@ def compile_all(program, target, opt: int = 0):
     for fidx in range(len(program.functions)):
         code = optimized(program, fidx, opt) if optimized is not None else None
         if code is None:
-            code = target.compile_function(program, fidx, vstack_checks=checks)
+            try:
+                code = target.compile_function(program, fidx, vstack_checks=checks, listing=True)
+            except TypeError:       # a third-party backend without listings
+                code = target.compile_function(program, fidx, vstack_checks=checks)
         codes.append(code)
     return codes, optimized is not None
 
