@@ -104,13 +104,14 @@ def dis(file):
 @click.option('--result', 'show_result', is_flag=True, help='print `result: N` after the output')
 @click.option('--stats', is_flag=True, help='print a JIT summary on stderr after the run')
 @click.option('-v', '--verbose', is_flag=True, help='one [JIT] line per compilation, eviction and fallback')
+@click.option('--perf-map', is_flag=True, help='name compiled code for perf: append to /tmp/perf-PID.map')
 def run_cmd(file, jit, jit_threshold, backend, opt, emulate, code_cache, max_call_depth,
-            timeout, show_result, stats, verbose):
+            timeout, show_result, stats, verbose, perf_map):
     """Run FILE (a .bc, or a .asm assembled on the fly)."""
     program = load(_read(file), _name(file))
     config = RunConfig(jit=jit, jit_threshold=jit_threshold, backend=backend,
                        emulate=emulate, code_cache=code_cache, max_call_depth=max_call_depth,
-                       timeout=timeout, verbose=verbose, stats=stats, opt=opt)
+                       timeout=timeout, verbose=verbose, stats=stats, opt=opt, perf_map=perf_map)
     out = sys.stdout.buffer
     result = run(program, config, out, sys.stderr)
     if show_result:
