@@ -133,6 +133,22 @@ def dump(file, backend, opt, color):
     dump_program(load(_read(file), _name(file)), backend, opt, color, _name(file))
 
 
+@cli.command()
+@click.argument('names', nargs=-1)
+@click.option('--rounds', type=click.IntRange(min=1), default=1, show_default=True,
+              help='rounds over all benchmarks; the best time of each is kept')
+@click.option('--json', 'json_path', metavar='PATH', help='write the rows and how they were timed as JSON')
+@click.option('--chart', 'chart_path', metavar='PATH.svg', help='write an SVG chart, interpreter vs JIT')
+@click.option('--quick', is_flag=True, help='tiny sizes: checks the plumbing in seconds, not the speed')
+def bench(names, rounds, json_path, chart_path, quick):
+    """Time the interpreter against the JIT on the benchmarks shipped with
+    jitvm (NAMES: only these)."""
+    from .bench import run_bench
+    status = run_bench(names, rounds, quick, json_path, chart_path)
+    if status:
+        raise click.exceptions.Exit(status)
+
+
 def main(argv=None) -> int:
     """Console entry point: never a traceback, always the spec's exit code."""
     try:
