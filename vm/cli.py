@@ -127,8 +127,10 @@ def run_cmd(file, jit, jit_threshold, backend, opt, emulate, code_cache, max_cal
               help='0: baseline code; 1, 2: the optimizing tier\'s, where the backend has one')
 @click.option('--color/--no-color', default=None, help='colour (default: on a terminal)')
 def dump(file, backend, opt, color):
-    """Compile every function of FILE and print each bytecode instruction
-    followed by the machine code it became."""
+    """Each bytecode instruction of FILE beside the machine code it became.
+
+    Every function is compiled as --jit-threshold 0 would compile it (nothing
+    runs, so any backend works on any host) and disassembled with Capstone."""
     from .dump import dump as dump_program
     dump_program(load(_read(file), _name(file)), backend, opt, color, _name(file))
 
@@ -141,8 +143,9 @@ def dump(file, backend, opt, color):
 @click.option('--chart', 'chart_path', metavar='PATH.svg', help='write an SVG chart, interpreter vs JIT')
 @click.option('--quick', is_flag=True, help='tiny sizes: checks the plumbing in seconds, not the speed')
 def bench(names, rounds, json_path, chart_path, quick):
-    """Time the interpreter against the JIT on the benchmarks shipped with
-    jitvm (NAMES: only these)."""
+    """Interpreter against JIT on the benchmarks shipped with jitvm.
+
+    NAMES picks some of them (sum, mandelbrot, fib, sieve, matmul, collatz)."""
     from .bench import run_bench
     status = run_bench(names, rounds, quick, json_path, chart_path)
     if status:
