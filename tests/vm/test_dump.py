@@ -64,6 +64,25 @@ def test_sum_listing_holds_all_code_and_every_instruction_in_order(arch):
                 assert following[1] >= code.pc_offsets[row[1]]
 
 
+@pytest.mark.parametrize('arch', ARCHES)
+@pytest.mark.parametrize('path', sorted((ROOT / 'bytecode').glob('*.asm')), ids=lambda p: p.stem)
+def test_every_example_listing_covers_every_byte_and_instruction(path, arch):
+    """For each function: its bytes once and in order, its instructions in
+    pc order, the out-of-line heading after the last instruction."""
+    p = program(path)
+    target = load_backend(arch)
+    codes, _ = compile_all(p, target)
+    text = '\n'.join(dump_lines(p, target))
+    parts = text.split('\n.func ')[1:]
+    assert len(parts) == len(p.functions)
+    for part, code, facts in zip(parts, codes, p.facts):
+        rows = parse(part.splitlines())
+        assert b''.join(r[2] for r in rows if r[0] == 'mc') == code.code
+        assert [r[1] for r in rows if r[0] == 'bc'] == [ins.offset for ins in facts.instrs]
+        body = part.partition('; out of line')[0]
+        assert [r[1] for r in parse(body.splitlines()) if r[0] == 'mc'][-1] < code.out_of_line
+
+
 def test_sum_mnemonics_x86_64():
     rows = parse(dump_lines(program(), load_backend('x86_64')))
     names = mnemonics(rows)
