@@ -39,6 +39,11 @@ class CompiledCode:
     ops: int = 0                                  # bytecode instructions compiled
     compile_ns: int = 0                           # filled in by the VM
     optimized: bool = False                       # made by the optimizing tier
+    # for listings (jitvm dump; only when compiled with listing=True): bytecode
+    # pc -> offset where its machine code starts, and the offset where the
+    # out-of-line code after the body starts
+    pc_offsets: dict[int, int] = field(default_factory=dict)
+    out_of_line: int | None = None
 
 
 MASK = (1 << 64) - 1
@@ -118,6 +123,8 @@ class Lowering:
         self.osr_labels = {}          # loop header pc -> its entry label
         self.osr_stubs = []           # (label, loop header)
         self.cold = []                # (label, emitter): out-of-line paths after the body
+        self.listing = False          # record CompiledCode.pc_offsets (jitvm dump; costs compile time)
+        self.pc_marks = []            # (pc, label where its code starts), when listing
         self.fused = None             # condition left in the flags for the next JZ/JNZ
         self.vstack_checks = True
         self.counters = False         # count towards the optimizing tier (EXIT_TIERUP)
@@ -263,11 +270,15 @@ class Lowering:
                     self.osr_stubs.append((lab, pc))
                     self.poll(self.stop)
                     self.count_hot(pc)
+            if self.listing:
+                self.pc_marks.append((pc, self.labels[pc] if pc in leaders else b.here()))
             self.ops += 1
             nxt = reachable[i + 1] if i + 1 < len(reachable) else None
             self.next_ins = nxt if nxt is not None and nxt.offset not in leaders else None
             handlers[ins.op.code](self, ins)
             prev_flow = ins.op.flow
+        if self.listing:
+            self.pc_marks.append((None, b.here()))
         self.out_of_line()
         return self.finish_code(entry)
 
@@ -315,14 +326,25 @@ class Lowering:
     def finish_code(self, entry) -> CompiledCode:
         osr = list(self.osr_labels.items())
         labels = [entry] + [lab for _, lab in osr] + [r[0] for r in self.return_labels]
+        marks = len(labels)
+        labels += [lab for _, lab in self.pc_marks]
         code, offsets = self.b.finish_with_labels(labels)
         cc = CompiledCode(self.fidx, code, offsets[0], ops=self.ops)
         n = len(osr)
         for (pc, _), off in zip(osr, offsets[1:1 + n]):
             cc.osr[pc] = off
-        for (_, call_pc, delta, height), off in zip(self.return_labels, offsets[1 + n:]):
+        for (_, call_pc, delta, height), off in zip(self.return_labels, offsets[1 + n:marks]):
             cc.return_sites[off] = (call_pc, delta, height)
+        self.fill_pc_offsets(cc, offsets[marks:])
         return cc
+
+    def fill_pc_offsets(self, cc: CompiledCode, offsets):
+        """cc.pc_offsets and cc.out_of_line from the marks lower() left."""
+        for (pc, _), off in zip(self.pc_marks, offsets):
+            if pc is None:
+                cc.out_of_line = off
+            else:
+                cc.pc_offsets[pc] = off
 
     @classmethod
     def handlers(cls) -> dict:

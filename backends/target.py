@@ -48,14 +48,16 @@ class Target:
     runtime_routines: Callable      # () -> (bytes, {routine name: offset}), names in abi.ROUTINES
 
     def compile_function(self, program, fidx: int, vstack_checks: bool = True,
-                         counters: bool = False):
+                         counters: bool = False, listing: bool = False):
         """Lower one verified function to machine code (a
         lowering.CompiledCode). Without vstack_checks, calls do not test
         for value-stack room (for a VM whose value stack holds
-        max_call_depth of the largest frames)."""
+        max_call_depth of the largest frames). With listing, the code also
+        records where each bytecode instruction's code starts (pc_offsets)."""
         low = self.emitter(self, program, fidx, self.builder())
         low.vstack_checks = vstack_checks
         low.counters = counters
+        low.listing = listing
         return low.lower()
 
     def compile_optimized(self, program, fidx: int, level: int = 2, passes=None,

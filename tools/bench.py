@@ -1,9 +1,9 @@
 """Interpreter against JIT on the bytecode/ benchmarks, in one run: times,
 speedups, and the JIT's compile time per bytecode instruction.
 
-Both engines run the same program at the same size (the `.const` knobs
-below keep the interpreter's share to a few seconds); outputs and results
-must match. Targets: >= 100x on sum and Mandelbrot, < 5 us compile time per
+The host's rows are `jitvm bench`'s (vm/bench.py: the sizes, the timing,
+the table): both engines run the same program at the same size; outputs
+and results must match. Targets: >= 100x on sum and Mandelbrot, < 5 us compile time per
 bytecode instruction.
 
 The AArch64 rows are measured inside the emulated arm64 root
@@ -15,87 +15,40 @@ needed; `--no-arm64`: never)."""
 from __future__ import annotations
 
 import json
-import platform
 import subprocess
 import sys
-import time
 from types import SimpleNamespace
 
 import click
 
 from benchlib import ROOT, RunConfig, load, source, timed, warm_up
 
-BENCHMARKS = {
-    'sum': dict(N=10_000_000),
-    'mandelbrot': dict(MAXIT=1000),
-    'fib': dict(N=27),
-    'sieve': dict(N=2_000_000),
-    'matmul': dict(N=100),
-    'collatz': dict(LIMIT=100_000),
-}
+from vm.bench import BENCHMARKS, HEADER, compile_summary, format_row, measure  # noqa: E402
+
 # inside the root: a few seconds of emulated interpreter each
 ARM64_BENCHMARKS = {
     'sum': dict(N=1_000_000),
     'mandelbrot': dict(MAXIT=100),
 }
-TARGETED = ('sum', 'mandelbrot')
-HEADER = (f'{"benchmark":<14} {"interp s":>9} {"jit s":>8} {"speedup":>8} '
-          f'{"compile us/op":>14}  {"same output":<11}')
-
-
-def compile_cost(program, target) -> tuple[int, float]:
-    """(ops, best seconds) to lower every function of program, warm, as the
-    JIT does at the default call depth (no value-stack room checks)."""
-    ops, best = 0, float('inf')
-    for _ in range(5):
-        t0 = time.perf_counter()
-        ops = sum(target.compile_function(program, k, vstack_checks=False).ops
-                  for k in range(len(program.functions)))
-        best = min(best, time.perf_counter() - t0)
-    return ops, best
-
-
-def measure(name: str, knobs: dict, target, jit_runs: int = 3) -> dict:
-    """One row. Without a code generator for this host (target None) only
-    the interpreter is timed: a JIT run would measure nothing."""
-    program = load(source(f'bench_{name}', **knobs), f'bench_{name}.asm')
-    t_i, out_i, res_i, _ = timed(program, RunConfig(jit=False))
-    row = dict(name=name, machine=platform.machine(), interp=t_i, jit=None, ops=0, compile=0.0, same=True)
-    if target is not None:
-        t_j, out_j, res_j, _ = min(timed(program, RunConfig(jit=True)) for _ in range(jit_runs))
-        ops, t_c = compile_cost(program, target)
-        row.update(jit=t_j, ops=ops, compile=t_c, same=(out_i, res_i) == (out_j, res_j))
-    return row
-
-
-def format_row(row: dict, label: str | None = None) -> str:
-    name = label or row['name']
-    if row['jit'] is None:
-        return f'{name:<14} {row["interp"]:>9.3f} {"-":>8} {"-":>8} {"-":>14}  no code generator on {row["machine"]}'
-    speedup = row['interp'] / row['jit']
-    mark = '  (target 100x)' if row['name'] in TARGETED and speedup < 100 and not label else ''
-    return (f'{name:<14} {row["interp"]:>9.3f} {row["jit"]:>8.4f} {speedup:>7.1f}x '
-            f'{row["compile"] / row["ops"] * 1e6:>14.2f}  {"yes" if row["same"] else "NO"}{mark}')
 
 
 def host_rows(args, target) -> bool:
     """The host's table; True when every JIT run matched the interpreter."""
     print(HEADER)
-    ok, all_ops, all_seconds = True, 0, 0.0
+    ok, rows = True, []
     for name in args.names:
         row = measure(name, BENCHMARKS[name], target)
+        rows.append(row)
         print(format_row(row), flush=True)
-        all_ops += row['ops']
-        all_seconds += row['compile']
         if args.emulate:
             program = load(source(f'bench_{name}', **BENCHMARKS[name]), f'bench_{name}.asm')
             _, out_i, res_i, _ = timed(program, RunConfig(jit=False))
             t_e, out_e, res_e, _ = timed(program, RunConfig(jit=True, jit_threshold=0, emulate=True))
             print(f'{"":<14} unicorn {t_e:.3f}s, same output: {(out_e, res_e) == (out_i, res_i)}')
         ok &= row['same']
-    if all_ops:
-        print(f'compile time over all benchmarks: {all_seconds * 1e6:.0f} us for {all_ops} ops = '
-              f'{all_seconds / all_ops * 1e6:.2f} us per bytecode instruction (target < 5)')
+    summary = compile_summary(rows)
+    if summary:
+        print(summary)
     return ok
 
 

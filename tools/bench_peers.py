@@ -24,9 +24,10 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import click
+
+from vm.svgchart import grouped_bars
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / 'tools' / 'peers'
@@ -256,51 +257,13 @@ def tables(engs, times) -> tuple[list[str], dict]:
     return lines, summary
 
 
-COLOURS = ['#1f77b4', '#aec7e8', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2']
-
-
 def svg_chart(engs, times, path: Path) -> None:
     """Grouped bars of the ratio to gcc -O2 per algorithm, log scale, as SVG."""
     names = [a.name for a in ALGOS]
     ratio = {(e.key, n): times[e.key, n] / times['gcc-O2', n] for e in engs for n in names
              if (e.key, n) in times and ('gcc-O2', n) in times}
-    top = max([1.0, *ratio.values()])
-    decades = max(1, math.ceil(math.log10(top)))
-    bottom = min([1.0, *ratio.values()])
-    low = min(0, math.floor(math.log10(bottom)))
-    left, plot_w, plot_h, group = 60, 0, 320, 22 * len(engs) + 20
-    plot_w = group * len(names)
-    width, height = left + plot_w + 170, plot_h + 70
-
-    def y(v):
-        return 20 + plot_h * (1 - (math.log10(v) - low) / (decades - low))
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'font-family="sans-serif" font-size="11">',
-             f'<text x="{left}" y="14">CPU time / gcc -O2 (log scale; * reduced size, scaled)</text>']
-    for d in range(low, decades + 1):
-        yy = y(10 ** d)
-        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="{"#888" if d == 0 else "#ddd"}"/>'
-                     f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end">{10 ** d:g}x</text>')
-    for gi, n in enumerate(names):
-        x0 = left + gi * group + 10
-        for ei, e in enumerate(engs):
-            if (e.key, n) not in ratio:
-                continue
-            v, yy = ratio[e.key, n], y(ratio[e.key, n])
-            base = y(10 ** low)
-            parts.append(f'<rect x="{x0 + 22 * ei}" y="{yy:.1f}" width="18" height="{max(base - yy, 1):.1f}" '
-                         f'fill="{COLOURS[ei % len(COLOURS)]}"><title>{escape(e.label)} {n}: {v:.2f}x</title></rect>'
-                         f'<text x="{x0 + 22 * ei + 9}" y="{yy - 3:.1f}" font-size="8" '
-                         f'text-anchor="middle">{v:.3g}</text>')
-        parts.append(f'<text x="{x0 + 11 * len(engs)}" y="{plot_h + 36}" text-anchor="middle">{n}</text>')
-    for ei, e in enumerate(engs):
-        yy = 30 + 18 * ei
-        parts.append(f'<rect x="{left + plot_w + 15}" y="{yy}" width="12" height="12" '
-                     f'fill="{COLOURS[ei % len(COLOURS)]}"/><text x="{left + plot_w + 32}" y="{yy + 10}">'
-                     f'{escape(e.label)}</text>')
-    parts.append('</svg>')
-    path.write_text('\n'.join(parts) + '\n')
+    path.write_text(grouped_bars(names, [(e.key, e.label) for e in engs], ratio,
+                                 'CPU time / gcc -O2 (log scale; * reduced size, scaled)'))
 
 
 def fail(message: str, status: int = 1):

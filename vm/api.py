@@ -28,6 +28,7 @@ class RunConfig:
     timeout: float | None = None
     verbose: bool = False
     stats: bool = False
+    perf_map: bool = False            # append each placed function to /tmp/perf-PID.map
     opt: int = 0                      # 0 baseline tier only; 1, 2 the optimizing tier's levels
     opt_threshold: int | None = None  # native loop iterations / calls before tier 2 (None: default)
     opt_passes: tuple | None = None   # tests: exactly these optimizing passes (None: the level's)

@@ -21,7 +21,7 @@ from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SIGINT, UsageError, VMError, s
 from .opcodes import MAX_CALL_DEPTH_LIMIT
 
 MAX_INPUT = 64 << 20            # bytes of a program, .asm or .bc: 64 MiB
-JIT_ONLY = ('backend', 'emulate', 'opt', 'jit_threshold', 'code_cache')   # no effect with --no-jit
+JIT_ONLY = ('backend', 'emulate', 'opt', 'jit_threshold', 'code_cache', 'perf_map')   # no effect with --no-jit
 
 
 class OutputError(UsageError):
@@ -199,15 +199,16 @@ def dis(file):
 @click.option('--result', 'show_result', is_flag=True, help='print `result: N` after the output')
 @click.option('--stats', is_flag=True, help='print a JIT summary on stderr after the run')
 @click.option('-v', '--verbose', is_flag=True, help='one [JIT] line per compilation, eviction and fallback')
+@click.option('--perf-map', is_flag=True, help='name compiled code for perf: append to /tmp/perf-PID.map')
 def run_cmd(file, jit, jit_threshold, backend, opt, emulate, code_cache, max_call_depth,
-            timeout, show_result, stats, verbose):
+            timeout, show_result, stats, verbose, perf_map):
     """Run FILE (a .bc, or a .asm assembled on the fly)."""
     if not jit:
         _warn_unused_jit_options(click.get_current_context())
     program = load(_read(file), _name(file))
     config = RunConfig(jit=jit, jit_threshold=jit_threshold, backend=backend,
                        emulate=emulate, code_cache=code_cache, max_call_depth=max_call_depth,
-                       timeout=timeout, verbose=verbose, stats=stats, opt=opt)
+                       timeout=timeout, verbose=verbose, stats=stats, opt=opt, perf_map=perf_map)
     out = Stdout()
     result = run(program, config, out, sys.stderr)
     if show_result:
@@ -226,6 +227,39 @@ def _warn_unused_jit_options(ctx) -> None:
         click.echo(f'warning: {flags} {verb} no effect with --no-jit', err=True)
 
 
+@cli.command()
+@click.argument('file')
+@click.option('--backend', type=BackendName(), default='auto', show_default=True,
+              help='whose code: any backend, whatever the host (compiling runs nothing)')
+@click.option('--opt', type=click.IntRange(0, 2), default=0, show_default=True,
+              help='0: baseline code; 1, 2: the optimizing tier\'s, where the backend has one')
+@click.option('--color/--no-color', default=None, help='colour (default: on a terminal)')
+def dump(file, backend, opt, color):
+    """Each bytecode instruction of FILE beside the machine code it became.
+
+    Every function is compiled as --jit-threshold 0 would compile it (nothing
+    runs, so any backend works on any host) and disassembled with Capstone."""
+    from .dump import dump as dump_program
+    dump_program(load(_read(file), _name(file)), backend, opt, color, _name(file))
+
+
+@cli.command()
+@click.argument('names', nargs=-1)
+@click.option('--rounds', type=click.IntRange(min=1), default=1, show_default=True,
+              help='rounds over all benchmarks; the best time of each is kept')
+@click.option('--json', 'json_path', metavar='PATH', help='write the rows and how they were timed as JSON')
+@click.option('--chart', 'chart_path', metavar='PATH.svg', help='write an SVG chart, interpreter vs JIT')
+@click.option('--quick', is_flag=True, help='tiny sizes: checks the plumbing in seconds, not the speed')
+def bench(names, rounds, json_path, chart_path, quick):
+    """Interpreter against JIT on the benchmarks shipped with jitvm.
+
+    NAMES picks some of them (sum, mandelbrot, fib, sieve, matmul, collatz)."""
+    from .bench import run_bench
+    status = run_bench(names, rounds, quick, json_path, chart_path)
+    if status:
+        raise click.exceptions.Exit(status)
+
+
 def main(argv=None) -> int:
     """Console entry point: never a traceback, always the spec's exit code."""
     try:
@@ -242,7 +276,7 @@ def main(argv=None) -> int:
     except click.ClickException as e:
         message = e.format_message()
         if '\n' in message:        # click's "no arguments: here is the help"
-            message = 'missing command (asm, dis or run); see jitvm --help'
+            message = 'missing command (asm, dis, run, dump or bench); see jitvm --help'
         _say(f'error: {message}')
         code = EXIT_BAD_INPUT
     except (click.exceptions.Abort, KeyboardInterrupt):

@@ -155,3 +155,9 @@ def disassemble(program: Program) -> str:
     for func in program.functions:
         writer.function(func)
     return '\n'.join(writer.out) + '\n'
+
+
+def instruction_text(program: Program, ins: Instr, labels: set[int] = frozenset()) -> str:
+    """One instruction as `disassemble` writes it (jump targets in labels
+    as `L<offset>`): the bytecode column of `jitvm dump`."""
+    return _Writer(program).render(ins, labels)

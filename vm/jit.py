@@ -131,6 +131,7 @@ class Tiering:
         base = self.cache.runtime_address
         for name in abi.STATE_ROUTINES:
             self.state.set('rt_' + name, base + self.routines[name])
+        self.perf_map = self._open_perf_map(code, base) if self.config.perf_map else None
         self.uncompiled = base + self.routines['uncompiled']
         self.entry_return = base + self.routines['entry_return']
         for i in range(len(self.program.functions)):
@@ -146,6 +147,13 @@ class Tiering:
         self.fields = self.state.fields
         self.say(f'{self.target.name} backend, {self.executor.name} execution, '
                  f'threshold {self.threshold}, code cache {self.cache.describe()}')
+
+    def _open_perf_map(self, runtime_code, base):
+        from .perfmap import PerfMap
+        perf_map = PerfMap()
+        perf_map.add_runtime(base, len(runtime_code), self.routines)
+        self.say(f'perf map: {perf_map.path}')
+        return perf_map
 
     def _code_changed(self, address, size):
         ex = getattr(self, 'executor', None)
@@ -434,6 +442,8 @@ class Tiering:
             tier = 'optimized' if code.optimized else 'compiled'
             self.say(f'{tier} {self.program.functions[k].name} ({why}): {code.ops} ops -> '
                      f'{len(code.code)} bytes at {p.address:#x}, {code.compile_ns / 1000:.0f} us')
+            if self.perf_map is not None:
+                self.perf_map.add(p.address, len(code.code), self.program.functions[k].name)
         return region
 
     def _baseline(self, k: int):
@@ -584,6 +594,8 @@ class Tiering:
             if hasattr(self, 'watchdog'):
                 self.watchdog.stop()
             self.executor = None          # Unicorn maps our memory: drop it first
+            if getattr(self, 'perf_map', None) is not None:
+                self.perf_map.close()
             self.cache.close()
             self.state.close()
 

@@ -15,6 +15,15 @@ OUT_CAPACITY = 1 << 16
 SIGNAL_MARGIN = 256 * 1024      # room below the machine stack for signal frames
 VSTACK_LIMIT = 2 << 30          # value stack bigger than this: deep calls deopt
 
+
+def value_stack_need(program, max_call_depth: int) -> int:
+    """Bytes of value stack for max_call_depth of the program's largest
+    frames (whether compiled calls must check for room depends on it)."""
+    max_frame = max((f.nslots + facts.max_height for f, facts in
+                     zip(program.functions, program.facts)), default=1) + 1
+    return (max_call_depth + 1) * max_frame * abi.WORD
+
+
 class NativeState:
     """State block + output buffer + value stack + machine stack for one run."""
 
@@ -23,9 +32,7 @@ class NativeState:
         self.block = Region(abi.state_size(nfuncs))
         self.fields = self.block.words(0, abi.state_size(nfuncs) // abi.WORD)
         self.out = Region(OUT_CAPACITY)
-        max_frame = max((f.nslots + facts.max_height for f, facts in
-                         zip(program.functions, program.facts)), default=1) + 1
-        need = (max_call_depth + 1) * max_frame * abi.WORD
+        need = value_stack_need(program, max_call_depth)
         vbytes = min(VSTACK_LIMIT, need)
         # when the value stack holds the deepest possible call chain, compiled
         # calls need not check for room (the call budget bounds it)
