@@ -133,7 +133,12 @@ def engines(tmp: Path, say) -> list[Engine]:
     env = {'PYTHONPATH': str(ROOT) + os.pathsep + os.environ.get('PYTHONPATH', '')}
     found.append(Engine('interp', 'jitvm interp*', lambda a, n, t: [*vm, asm_file(a, n, t), '--no-jit'],
                         scaled=True, env=env))
-    found.append(Engine('jit', 'jitvm jit', lambda a, n, t: [*vm, asm_file(a, n, t)], env=env))
+    found.append(Engine('jit-o0', 'jitvm jit --opt 0', lambda a, n, t: [*vm, asm_file(a, n, t), '--opt', '0'],
+                        env=env))
+    found.append(Engine('jit-o1', 'jitvm jit --opt 1', lambda a, n, t: [*vm, asm_file(a, n, t), '--opt', '1'],
+                        env=env))
+    found.append(Engine('jit', 'jitvm jit (--opt 2)', lambda a, n, t: [*vm, asm_file(a, n, t), '--opt', '2'],
+                        env=env))
     return found
 
 

@@ -392,7 +392,8 @@ class Codegen:
         d = self.loc(ins)
         a = self.loc(ins.args[0])
         if a[0] == 'i':
-            self.load_into(ins, lambda r: self.em.load_var(r, ('M', a[1])))
+            if 0 <= a[1] < self.fn.memory_cells:    # else its check jumped to the trap
+                self.load_into(ins, lambda r: self.em.load_var(r, ('M', a[1])))
             return
         areg = self.in_register(a)
         r = self.scratch_for(d)
@@ -404,7 +405,8 @@ class Codegen:
         a = self.loc(ins.args[0])
         e = self.loc(ins.args[1])
         if a[0] == 'i':
-            self.em.store_var(('M', a[1]), e)
+            if 0 <= a[1] < self.fn.memory_cells:
+                self.em.store_var(('M', a[1]), e)
             return
         self.em.store_cell(self.in_register(a), e)
 
