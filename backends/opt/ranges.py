@@ -33,7 +33,7 @@ import heapq
 from bisect import bisect_left, bisect_right
 
 from .divide import divide_by_constants
-from .ir import Function, dominators, reachable, replace_uses
+from .ir import Function, dominators, reachable, resolve
 
 MIN, MAX = -(1 << 63), (1 << 63) - 1
 MASK = (1 << 64) - 1
@@ -262,6 +262,7 @@ BINARY = {
     'ge': _compare(lambda a, b: a[0] >= b[1], lambda a, b: a[1] < b[0]),
 }
 UNARY = {'neg': _neg, 'not': _not, 'copy': lambda a: a}
+TRACKED = frozenset(BINARY) | frozenset(UNARY) | {'const', 'chkaddr', 'chkzero'}
 
 
 # ------------------------------------------------------------------ the analysis
@@ -270,7 +271,9 @@ class Ranges:
     """The ranges of one function's values; `at(v, block)` is v's range as
     seen in block (refined by the facts that hold there)."""
 
-    def __init__(self, fn: Function):
+    def __init__(self, fn: Function, roots=None):
+        """roots: the values whose ranges are wanted (with everything they
+        depend on); None for every value."""
         self.fn = fn
         self.cells = fn.memory_cells
         self.order = reachable(fn)
@@ -279,7 +282,7 @@ class Ranges:
         self.edge_facts: dict = {}
         self.facts: dict = {}
         self._collect_facts()
-        self._solve()
+        self._solve(roots)
 
     # -- facts -------------------------------------------------------------------
     def _facts_of_edge(self, p, b) -> dict:
@@ -300,11 +303,13 @@ class Ranges:
 
     def _collect_facts(self) -> None:
         empty: dict = {}
+        for p in self.order:
+            if p.insts and p.insts[-1].op == 'br':
+                for b in p.succs:
+                    ef = self._facts_of_edge(p, b)
+                    if ef:
+                        self.edge_facts[(p, b)] = ef
         for b in self.order:
-            for p in b.preds:
-                ef = self._facts_of_edge(p, b)
-                if ef:
-                    self.edge_facts[(p, b)] = ef
             up = self.idom.get(b)
             inherited = empty if up is None or up is b else self.facts[up]
             own = self.edge_facts.get((b.preds[0], b)) if len(b.preds) == 1 else None
@@ -364,13 +369,14 @@ class Ranges:
         if op == 'chkzero':
             a = args[0]
             return make(a[0], a[1], True)
-        return FULL  # pragma: no cover - _tracked decides which ops come here
+        return FULL  # pragma: no cover - TRACKED decides which ops come here
 
-    def _tracked(self, ins) -> bool:
+    @staticmethod
+    def _tracked(ins) -> bool:
         op = ins.op
         if op == 'phi':
             return ins.var != 'M'
-        return op == 'const' or op in BINARY or op in UNARY or op in ('chkaddr', 'chkzero')
+        return op in TRACKED
 
     def _thresholds(self) -> list[int]:
         t = {MIN, MAX, -1, 0, 1, self.cells - 1, self.cells}
@@ -384,27 +390,55 @@ class Ranges:
                         t.update(c + x.imm for c in BOUND_OFFSETS[SWAPPED[ins.op]])
         return sorted(x for x in t if MIN <= x <= MAX)
 
-    def _solve(self) -> None:
+    def _needed(self, roots) -> set:
+        """roots and everything their ranges depend on: the operands of
+        tracked values and the other sides of the facts about them."""
+        others: dict = {}
+        for facts in self.edge_facts.values():
+            for x, fs in facts.items():
+                for _, other in fs:
+                    if not isinstance(other, tuple):
+                        others.setdefault(x, []).append(other)
+        need: set = set()
+        stack = list(roots)
+        tracked = self._tracked
+        while stack:
+            v = stack.pop()
+            if v in need:
+                continue
+            need.add(v)
+            if tracked(v):
+                stack.extend(v.args)
+            stack.extend(others.get(v, ()))
+        return need
+
+    def _solve(self, roots) -> None:
+        if roots is None:
+            values = [ins for b in self.order for ins in b.phis + b.insts]
+        else:
+            # the order only speeds convergence: blocks in reverse postorder,
+            # phis first, then by id (mostly definition order)
+            rank = {b: k for k, b in enumerate(self.order)}
+            values = sorted(self._needed(roots),
+                            key=lambda v: (rank[v.block], v.op != 'phi', v.id))
         seq = []
-        for b in self.order:
-            seq.extend(b.phis)
-            seq.extend(b.insts)
-        position = {ins: k for k, ins in enumerate(seq)}
-        tracked = [False] * len(seq)
-        users: dict = {}
-        for k, ins in enumerate(seq):
-            if self._tracked(ins):
-                tracked[k] = True
+        tracked = self._tracked
+        for ins in values:
+            if tracked(ins):
+                seq.append(ins)
             else:
                 self.ranges[ins] = FULL      # params, loads, calls, unknown ops
+        position = {ins: k for k, ins in enumerate(seq)}
+        users: dict = {}
+        for k, ins in enumerate(seq):
             for a in ins.args:
                 users.setdefault(a, []).append(k)
         # a fact (x rel y) makes x's users depend on y as well
         for facts in self.edge_facts.values():
             for x, fs in facts.items():
                 for _, other in fs:
-                    if not isinstance(other, tuple):
-                        users.setdefault(other, []).extend(users.get(x, ()))
+                    if not isinstance(other, tuple) and x in users:
+                        users.setdefault(other, []).extend(users[x])
         thresholds = self._thresholds()
         changes: dict = {}
         ranges = self.ranges
@@ -417,7 +451,7 @@ class Ranges:
                 hi = thresholds[bisect_left(thresholds, hi)]
             return make(lo, hi, new[2])
 
-        work = [k for k in range(len(seq)) if tracked[k]]
+        work = list(range(len(seq)))
         queued = set(work)
         while work:
             k = heapq.heappop(work)
@@ -436,7 +470,7 @@ class Ranges:
                     new = widen(old, new)
             ranges[ins] = new
             for u in users.get(ins, ()):
-                if tracked[u] and u not in queued:
+                if u not in queued:
                     queued.add(u)
                     heapq.heappush(work, u)
         # narrowing: from the post-fixpoint, every re-evaluation stays sound
@@ -456,7 +490,7 @@ class Ranges:
                 continue
             ranges[ins] = new
             for u in users.get(ins, ()):
-                if tracked[u] and u not in queued:
+                if u not in queued:
                     queued.add(u)
                     heapq.heappush(work, u)
 
@@ -476,17 +510,33 @@ def remove_checks(fn: Function) -> Function:
     checks = [i for b in fn.blocks for i in b.insts if i.op in ('chkaddr', 'chkzero')]
     if not checks:
         return fn
-    ranges = Ranges(fn)
+    ranges = Ranges(fn, [c.args[0] for c in checks])
     forward = {}
     for chk in checks:
         if cannot_fail(chk, ranges.at(chk.args[0], chk.block), fn.memory_cells):
             forward[chk] = chk.args[0]
     _drop_dominated_repeats(fn, ranges, forward)
     if forward:
-        for b in fn.blocks:
-            b.insts = [i for i in b.insts if i not in forward]
-        replace_uses(fn, forward)
+        _forward(fn, forward)
     return fn
+
+
+def _forward(fn: Function, forward: dict) -> None:
+    """Drop the forwarded checks and rewrite their uses, in one sweep."""
+    for b in fn.blocks:
+        for phi in b.phis:
+            if any(a in forward for a in phi.args):
+                phi.args = [resolve(forward, a) for a in phi.args]
+        keep = []
+        for ins in b.insts:
+            if ins in forward:
+                continue
+            args = ins.args
+            for k, a in enumerate(args):
+                if a in forward:
+                    args[k] = resolve(forward, a)
+            keep.append(ins)
+        b.insts = keep
 
 
 def _drop_dominated_repeats(fn: Function, ranges: Ranges, forward: dict) -> None:
