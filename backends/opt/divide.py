@@ -23,13 +23,24 @@ INT64_MIN / -1 = INT64_MIN, INT64_MIN % -1 = 0.
 - a negative d negates the quotient of |d|; the remainder a - q*d equals
   a - q'*|d| with q' the quotient of |d|, so it needs no negation.
 
+What the range analysis (ranges.py) and the branches know shortens this:
+
+- a dividend proved never negative needs no sign fix-up: a plain shift, a
+  mask for the remainder, and no +1 after the magic multiply;
+- a dividend that a dominating branch proved a multiple of 2^j (its
+  `and a, m` tested zero, m ending in j ones) divides by 2^k, k <= j, with
+  a shift alone, and leaves remainder 0;
+- `mod a, +-2^k` whose only uses are tests against zero (br, eq 0, ne 0)
+  becomes `and a, 2^k - 1`: both are zero exactly when 2^k divides a. So
+  Collatz's `n % 2` / `n / 2` become `n & 1` / `n >> 1` on its even branch.
+
 `mulhs` is the high 64 bits of the signed 128-bit product; the rewritten
 `div`/`mod` instruction keeps its identity (it becomes the last op of its
 sequence), so its users need no change.
 """
 from __future__ import annotations
 
-from .ir import Function, Inst
+from .ir import Function, Inst, dominates
 
 INT64_MIN = -(1 << 63)
 
@@ -81,12 +92,24 @@ def _power_bias(e: _Emitter, a: Inst, k: int) -> Inst:
     return e.op('shr', e.op('sar', a, e.const(63)), e.const(64 - k))
 
 
-def _quotient_of_positive(e: _Emitter, a: Inst, d: int) -> Inst:
+class Dividend:
+    """What is known of a dividend where it is divided: never negative, or
+    a multiple of 2^zero_bits (a branch tested its low bits)."""
+    __slots__ = ('value', 'nonnegative', 'zero_bits')
+
+    def __init__(self, value: Inst, nonnegative: bool = False, zero_bits: int = 0):
+        self.value, self.nonnegative, self.zero_bits = value, nonnegative, zero_bits
+
+
+def _quotient_of_positive(e: _Emitter, n: Dividend, d: int) -> Inst:
     """trunc(a / d) for 1 <= d <= 2^63."""
+    a = n.value
     if d == 1:
         return e.op('copy', a)
     k = d.bit_length() - 1
     if d == 1 << k:
+        if n.nonnegative or n.zero_bits >= k:        # rounding down is truncating
+            return e.op('sar', a, e.const(k))
         return e.op('sar', e.op('add', a, _power_bias(e, a, k)), e.const(k))
     m, s = magic(d)
     if m < 1 << 63:
@@ -95,53 +118,130 @@ def _quotient_of_positive(e: _Emitter, a: Inst, d: int) -> Inst:
         t = e.op('add', e.op('mulhs', a, e.const(m - (1 << 64))), a)
     if s:
         t = e.op('sar', t, e.const(s))
+    if n.nonnegative:
+        return t
     return e.op('add', t, e.op('shr', a, e.const(63)))
 
 
-def quotient(e: _Emitter, a: Inst, d: int) -> Inst:
+def quotient(e: _Emitter, n: Dividend, d: int) -> Inst:
     """trunc(a / d), d != 0; INT64_MIN / -1 wraps to INT64_MIN through neg."""
     if d == -1:
-        return e.op('neg', a)
-    q = _quotient_of_positive(e, a, abs(d))
+        return e.op('neg', n.value)
+    q = _quotient_of_positive(e, n, abs(d))
     return e.op('neg', q) if d < 0 else q
 
 
-def remainder(e: _Emitter, a: Inst, d: int) -> Inst:
+def remainder(e: _Emitter, n: Dividend, d: int) -> Inst:
     """a - trunc(a / d) * d, the sign of a; 0 when |d| = 1."""
-    d = abs(d)
+    a, d = n.value, abs(d)
     if d == 1:
         return e.const(0)
     k = d.bit_length() - 1
     if d == 1 << k:
+        if n.zero_bits >= k:
+            return e.const(0)
+        if n.nonnegative:
+            return e.op('and', a, e.const(d - 1))
         rounded = e.op('and', e.op('add', a, _power_bias(e, a, k)), e.const(-(1 << k)))
         return e.op('sub', a, rounded)
-    q = _quotient_of_positive(e, a, d)
+    q = _quotient_of_positive(e, n, d)
     return e.op('sub', a, e.op('mul', q, e.const(d)))
+
+
+def _power_of_two(d: int) -> int:
+    """k when |d| = 2^k with k >= 1, else 0."""
+    d = abs(d)
+    return d.bit_length() - 1 if d > 1 and d & (d - 1) == 0 else 0
+
+
+def _trailing_ones(m: int) -> int:
+    return (~m & (m + 1)).bit_length() - 1
 
 
 def divide_by_constants(fn: Function) -> Function:
     """Rewrite every div/mod by a nonzero constant in place (see the module
     docstring); a chkzero of a constant is left for the checks pass or dead
     code, it cannot trap."""
+    sites = [(ins, d) for b in fn.blocks for ins in b.insts
+             if ins.op in ('div', 'mod') and (d := constant_divisor(ins.args[1])) is not None]
+    if not sites:
+        return fn
+    tested = _only_tested_against_zero(fn, [ins for ins, d in sites
+                                            if ins.op == 'mod' and _power_of_two(d)])
+    for ins, d in sites:
+        if ins in tested:
+            _to_and(fn, ins, d)
+    sites = [(ins, d) for ins, d in sites if ins not in tested]
+    known = _what_is_known(fn, [ins for ins, _ in sites])
+    new = {}
+    for ins, d in sites:
+        new[ins] = _rewrite(fn, ins, d, known(ins))
     for b in fn.blocks:
-        if not any(i.op in ('div', 'mod') for i in b.insts):
-            continue
-        insts = []
-        for ins in b.insts:
-            if ins.op in ('div', 'mod'):
-                d = constant_divisor(ins.args[1])
-                if d is not None:
-                    insts.extend(_rewrite(fn, ins, d))
-            insts.append(ins)
-        b.insts = insts
+        if any(i in new for i in b.insts):
+            insts = []
+            for ins in b.insts:
+                insts.extend(new.get(ins, ()))
+                insts.append(ins)
+            b.insts = insts
     return fn
 
 
-def _rewrite(fn: Function, ins: Inst, d: int) -> list[Inst]:
+def _only_tested_against_zero(fn: Function, mods: list[Inst]) -> set:
+    """The mods whose every use is `br` or `eq`/`ne` with a constant 0."""
+    if not mods:
+        return set()
+    tested = set(mods)
+    for u in fn.values():
+        for a in u.args:
+            if a in tested and not (u.op == 'br' or u.op in ('eq', 'ne') and any(
+                    x is not a and x.op == 'const' and x.imm == 0 for x in u.args)):
+                tested.discard(a)
+    return tested
+
+
+def _to_and(fn: Function, ins: Inst, d: int) -> None:
+    """`mod a, +-2^k` tested against zero becomes `and a, 2^k - 1`: both
+    are zero exactly when 2^k divides a."""
+    mask = fn.new_inst('const', imm=(1 << _power_of_two(d)) - 1, pc=ins.pc)
+    mask.block = ins.block
+    ins.block.insts.insert(ins.block.insts.index(ins), mask)
+    ins.op, ins.args = 'and', [ins.args[0], mask]
+
+
+def _what_is_known(fn: Function, divisions: list[Inst]):
+    """A function from a division to its Dividend: the dividend's range
+    there, and the `and a, m` tests that branches proved zero."""
+    from .ranges import Ranges           # ranges imports this module for ARITH_PASSES
+    dividends = {ins.args[0] for ins in divisions}
+    masks: dict = {}
+    for v in fn.values():
+        if v.op == 'and':
+            x, m = v.args
+            if m.op != 'const':
+                x, m = m, x
+            if x in dividends and m.op == 'const' and _trailing_ones(m.imm) > 0:
+                masks.setdefault(x, []).append((v, _trailing_ones(m.imm)))
+    ranges = Ranges(fn, list(dividends) + [v for ms in masks.values() for v, _ in ms])
+
+    def before(v: Inst, ins: Inst) -> bool:
+        if v.block is ins.block:
+            insts = ins.block.insts
+            return insts.index(v) < insts.index(ins)
+        return dominates(ranges.idom, v.block, ins.block)
+
+    def known(ins: Inst) -> Dividend:
+        a, b = ins.args[0], ins.block
+        r = ranges.at(a, b)
+        zero_bits = max((bits for v, bits in masks.get(a, ())
+                         if before(v, ins) and ranges.at(v, b) == (0, 0, False)), default=0)
+        return Dividend(a, r is not None and r[0] >= 0, zero_bits)
+    return known
+
+
+def _rewrite(fn: Function, ins: Inst, d: int, n: Dividend) -> list[Inst]:
     """The new instructions before ins; ins itself becomes the last op."""
     e = _Emitter(fn, ins.block, ins.pc)
-    a = ins.args[0]
-    (quotient if ins.op == 'div' else remainder)(e, a, d)
+    (quotient if ins.op == 'div' else remainder)(e, n, d)
     last = e.out.pop()
     ins.op, ins.args, ins.imm, ins.mem = last.op, last.args, last.imm, None
     return e.out

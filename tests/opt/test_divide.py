@@ -185,3 +185,57 @@ def test_constant_folding_folds_mulhs():
     assert not {'mulhs', 'div', 'add', 'sar'} & set(ops([fn]))
     printed = next(i for i in fn.values() if i.op == 'print').args[0]
     assert printed.op == 'const' and printed.imm == -3          # -22 / 7 truncates
+
+
+# ------------------------------------------------------------------ what ranges and branches tell
+
+def masked_program(divisors, dividends) -> str:
+    """Like divisions_program, with the dividend's sign bit cleared first:
+    the range analysis knows it is not negative."""
+    return divisions_program(divisors, dividends).replace(
+        'LOADI\n', f'LOADI\nPUSH {MAX}\nAND\n')
+
+
+@pytest.mark.parametrize('group', range(0, len(GROUPS), 3))
+def test_nonnegative_dividends_skip_the_sign_fixup(group):
+    divisors = GROUPS[group]
+    plain = check(divisions_program(divisors, DIVIDENDS))
+    masked = check(masked_program(divisors, DIVIDENDS))
+    assert 'div' not in masked and 'mod' not in masked
+    assert sum(masked.values()) - masked['and'] < sum(plain.values())
+
+
+def test_multiples_of_a_power_of_two_divide_by_a_shift():
+    """x / 2^k and x % 2^k where a branch proved x & (2^j - 1) == 0, j >= k."""
+    body = []
+    for d in (2, 4, 8, 16, -2, -16, 32):
+        body += ['LLOAD 1', f'PUSH {d}', 'DIV', 'PRINT', 'LLOAD 1', f'PUSH {d}', 'MOD', 'PRINT']
+    lines = ['.memory 64', '.data 0 ' + ' '.join(str(x) for x in DIVIDENDS[:60]) + ' 0 16 -32 48',
+             '.func main 0 2', 'loop:', 'LLOAD 0', 'LOADI', 'DUP', 'LSTORE 1', 'PUSH 15', 'AND',
+             'JNZ skip'] + body + ['skip:', 'LLOAD 0', 'PUSH 1', 'ADD', 'DUP', 'LSTORE 0',
+                                   'PUSH 64', 'LT', 'JNZ loop', 'HALT', '.end']
+    text = '\n'.join(lines) + '\n'
+    used = check(text)
+    # 16 and its divisors are shifts; 32 is not proved and keeps its fix-up
+    assert used['shr'] == 2 and 'mulhs' not in used     # one in x / 32, one in x % 32
+
+
+def test_collatz_as_the_peers_write_it_needs_no_division():
+    """`n % 2` tested by JZ becomes `n & 1`; `n / 2` on the even branch is
+    `n >> 1`: the hand-written AND 1 / SAR 1 of bytecode/bench_collatz.asm."""
+    text = ('.func main 0 1\nPUSH 1\nLSTORE 0\nnext: LLOAD 0\nCALL steps\nPRINT\nLLOAD 0\nPUSH 1\n'
+            'ADD\nDUP\nLSTORE 0\nPUSH 40\nLT\nJNZ next\nHALT\n.end\n'
+            '.func steps 1 1\nloop: LLOAD 0\nPUSH 1\nEQ\nJNZ done\nLLOAD 0\nPUSH 2\nMOD\nJZ even\n'
+            'LLOAD 0\nPUSH 3\nMUL\nPUSH 1\nADD\nLSTORE 0\nJMP count\n'
+            'even: LLOAD 0\nPUSH 2\nDIV\nLSTORE 0\ncount: LLOAD 1\nPUSH 1\nADD\nLSTORE 1\nJMP loop\n'
+            'done: LLOAD 1\nRET\n.end\n')
+    used = check(text)
+    assert not {'div', 'mod', 'mulhs', 'shr'} & set(used)
+    assert used['and'] == 1 and used['sar'] == 1
+
+
+def test_a_mod_used_as_a_value_is_not_turned_into_a_mask():
+    text = '.memory 1\n.data 0 -7\nLOAD 0\nPUSH 4\nMOD\nDUP\nPRINT\nJZ z\nPUSH 1\nPRINT\nz: HALT\n'
+    used = check(text)
+    assert used['shr'] and 'mod' not in used          # the full sequence: -7 % 4 = -3
+    assert execute(text, REFERENCE).stdout == b'-3\n1\n'
