@@ -227,7 +227,8 @@ def _what_is_known(fn: Function, divisions: list[Inst]):
         if v.block is ins.block:
             insts = ins.block.insts
             return insts.index(v) < insts.index(ins)
-        return dominates(ranges.idom, v.block, ins.block)
+        idom = ranges.idom
+        return v.block in idom and ins.block in idom and dominates(idom, v.block, ins.block)
 
     def known(ins: Inst) -> Dividend:
         a, b = ins.args[0], ins.block

@@ -336,7 +336,8 @@ class Ranges:
         r = self.ranges.get(v)
         if r is None:
             return None
-        fs = self.facts[block].get(v)
+        facts = self.facts.get(block)       # None: a block the entry cannot reach
+        fs = facts.get(v) if facts else None
         return self._apply(r, fs) if fs else r
 
     def _on_edge(self, v, p, b):
@@ -419,8 +420,13 @@ class Ranges:
             # the order only speeds convergence: blocks in reverse postorder,
             # phis first, then by id (mostly definition order)
             rank = {b: k for k, b in enumerate(self.order)}
-            values = sorted(self._needed(roots),
-                            key=lambda v: (rank[v.block], v.op != 'phi', v.id))
+            values = []
+            for v in self._needed(roots):
+                if v.block in rank:
+                    values.append(v)
+                else:
+                    self.ranges[v] = FULL    # in a block the entry cannot reach
+            values.sort(key=lambda v: (rank[v.block], v.op != 'phi', v.id))
         seq = []
         tracked = self._tracked
         for ins in values:

@@ -286,3 +286,21 @@ def test_the_random_programs_lose_most_checks_and_constant_divisions():
     assert after['chkzero'] < before['chkzero'] * 0.15, (before['chkzero'], after['chkzero'])
     divisions = before['div'] + before['mod'] - after['div'] - after['mod']
     assert divisions > 0.2 * (before['div'] + before['mod']) and after['mulhs'] > 0
+
+
+def test_a_block_the_entry_cannot_reach_is_no_trouble():
+    """A pass before may leave one; its checks and divisions are skipped
+    or rewritten, never a crash, and the reachable part is optimized."""
+    text = up_loop(16, 16)
+    program = load(text)
+    fn = optimize(ssa.build_function(program, 0), LEVEL1)
+    lost = fn.new_block(None)
+    x = fn.append(lost, fn.new_inst('param', imm=0))
+    chk = fn.append(lost, fn.new_inst('chkaddr', [x]))
+    seven = fn.append(lost, fn.new_inst('const', imm=7))
+    fn.append(lost, fn.new_inst('div', [chk, seven]))
+    fn.append(lost, fn.new_inst('halt', [chk]))
+    remove_checks(fn)
+    divide_by_constants(fn)
+    assert sum(i.op == 'chkaddr' for b in fn.blocks if b is not lost for i in b.insts) == 0
+    assert [i.op for i in lost.insts][:2] == ['param', 'chkaddr']
