@@ -57,6 +57,7 @@ BINARY_OPS = {
     'gt': lambda a, b: int(a > b),
     'ge': lambda a, b: int(a >= b),
 }
+BINARY_OPS['mulhs'] = lambda a, b: (a * b) >> 64    # high half of the signed 128-bit product
 UNARY_OPS = {'neg': lambda a: wrap(-a), 'not': lambda a: ~a}
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from . import codegen, passes, ssa
 from .loops import LOOP_PASSES
+from .ranges import ARITH_PASSES
 
 PASSES = dict(passes.PASSES)
 PASSES.update(LOOP_PASSES)
+PASSES.update(ARITH_PASSES)
 
 LEVELS = {
     1: ('constants', 'copies', 'dead'),
-    2: ('constants', 'copies', 'licm', 'iv', 'constants', 'copies', 'dead'),
+    2: ('constants', 'copies', 'licm', 'iv', 'checks', 'divide', 'constants', 'copies', 'dead'),
 }
 
 
