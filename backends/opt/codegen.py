@@ -62,6 +62,9 @@ class Codegen:
         self.facts = program.facts[fn.index]
         self.em = em = target.emitter(target, program, fn.index, target.builder())
         em.promoted = {}
+        # the allocator owns every register: an emit op's release() of an
+        # operand must not hand that register to its own alloc()
+        em.release = lambda e: None
         em.vstack_checks = vstack_checks
         em.ops = sum(1 for i in self.facts.instrs if i.offset in self.facts.heights)
         pool = target.registers.allocatable

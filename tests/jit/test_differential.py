@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.jit.diffengines import ENGINES, REFERENCE, compare, mnemonics, transitions
+from tests.support.backend_engines import OPT_MODES
 from tests.support import summary
 from tests.support.progen import generate_from_seed, programs
 from vm.opcodes import BY_NAME
