@@ -83,7 +83,7 @@ def test_every_backend_is_compared_natively_and_emulated():
         emulated = [n for n in ENGINES if n.endswith(f'-{backend}-emu')]
         assert len(emulated) == 3 + len(OPT_MODES), (backend, list(ENGINES))
         if native:
-            assert len([n for n in ENGINES if n.endswith('-native')]) == 3
+            assert len([n for n in ENGINES if n.endswith('-native')]) == 3 + len(OPT_MODES)
     assert sum(PROGRAMS.values()) >= 1000
 
 
