@@ -7,10 +7,11 @@ Each function is built and optimized with LEVELS[1] untimed for the
 passes' rows; every row is the best of --repeat runs."""
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import sys
+
+import click
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
@@ -42,12 +43,13 @@ def _best(step, prepare, repeat: int) -> float:
     return best
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--random', type=int, default=100, help='random programs (default 100)')
-    ap.add_argument('--repeat', type=int, default=5)
-    args = ap.parse_args(argv)
-    programs = list(_programs(args.random))
+@click.command(help=__doc__)
+@click.option('--random', 'count', type=click.IntRange(min=0), default=100, show_default=True,
+              help='random programs')
+@click.option('--repeat', type=click.IntRange(min=1), default=5, show_default=True,
+              help='rounds; the best is kept')
+def main(count: int, repeat: int) -> int:
+    programs = list(_programs(count))
     pairs = [(p, i) for p in programs for i in range(len(p.functions))]
     ops = sum(len(p.facts[i].heights) for p, i in pairs)
 
@@ -58,10 +60,10 @@ def main(argv=None) -> int:
         return [passes.optimize(f) for f in built()]
 
     rows = {
-        'build SSA': _best(lambda pi: ssa.build_function(*pi), lambda: pairs, args.repeat),
-        'LEVELS[1]': _best(passes.optimize, built, args.repeat),
-        'checks (ranges.remove_checks)': _best(remove_checks, level1, args.repeat),
-        'divide (divide_by_constants)': _best(divide_by_constants, level1, args.repeat),
+        'build SSA': _best(lambda pi: ssa.build_function(*pi), lambda: pairs, repeat),
+        'LEVELS[1]': _best(passes.optimize, built, repeat),
+        'checks (ranges.remove_checks)': _best(remove_checks, level1, repeat),
+        'divide (divide_by_constants)': _best(divide_by_constants, level1, repeat),
     }
     print(f'{len(programs)} programs, {len(pairs)} functions, {ops} bytecode instructions')
     for name, seconds in rows.items():
@@ -70,4 +72,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    main()
