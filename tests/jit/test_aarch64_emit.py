@@ -24,7 +24,7 @@ INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def agree(source: str):
-    assert len(A64) == 4, sorted(A64)
+    assert any(k.startswith('o2-') for k in A64) and len(A64) >= 4, sorted(A64)
     outcomes, bad = compare(source, A64)
     assert not bad, '\n'.join(f'{name}: {d}' for name, diffs in bad.items() for d in diffs) \
         + '\n' + source

@@ -173,7 +173,11 @@ def test_opt_calls_the_optimizing_tier_when_there_is_one():
     lines = dump_lines(p, WithOpt(), opt=2)
     assert asked == [(0, 2)]
     assert 'optimizing tier, opt 2' in lines[0]
-    assert 'no optimizing tier' in '\n'.join(dump_lines(p, base, opt=1))
+
+    class BaselineOnly:
+        name = 'aarch64'
+        compile_function = staticmethod(base.compile_function)
+    assert 'no optimizing tier' in '\n'.join(dump_lines(p, BaselineOnly(), opt=1))
 
 
 def test_undecodable_bytes_are_data_and_decoding_resumes():
