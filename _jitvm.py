@@ -48,15 +48,76 @@ def drop_working_directory() -> None:
     sys.path[:] = [p for p in sys.path if os.path.realpath(p or '.') != cwd]
 
 
+def quick_form(args: list[str]) -> str | None:
+    """FILE when the command line is `run FILE` and nothing else: that form
+    skips click (whose import is about twice a bare Python start-up); any
+    option, `--`, or a FILE that looks like one goes through click."""
+    if len(args) == 2 and args[0] == 'run' and not args[1].startswith('-'):
+        return args[1]
+    return None
+
+
 def jitvm() -> None:
     """The `jitvm` console command."""
+    guarded(_jitvm_main)
+
+
+def _jitvm_main() -> None:
     drop_working_directory()
+    path = quick_form(sys.argv[1:])
+    if path is not None:
+        from vm.command import quick_run
+        quick_run(path)
     from vm.cli import main
     main()
 
 
 def asmkit() -> None:
     """The `asmkit` console command."""
+    guarded(_asmkit_main)
+
+
+def _asmkit_main() -> None:
     drop_working_directory()
     from asmkit.cli import main
     main()
+
+
+def guarded(main) -> None:
+    """Ctrl-C at any moment from here on, our imports and Python's shutdown
+    included, ends as `error: interrupted` with status 130, never a
+    traceback. (Before this module runs, Python's own start-up, a few
+    milliseconds, is the interpreter's.)"""
+    try:
+        main()
+    except SystemExit:
+        _on_interrupt(lambda *_: interrupted())
+        raise
+    except KeyboardInterrupt:
+        interrupted()
+
+
+def _on_interrupt(handler) -> None:
+    import _signal              # signal's C half: `signal` itself imports enum, a slow start
+    try:
+        _signal.signal(_signal.SIGINT, handler)
+    except ValueError:          # not the main thread
+        pass
+
+
+def interrupted() -> None:
+    """Keep what was written, say so in one line, exit 130 at once (so a
+    second Ctrl-C cannot interrupt the exit)."""
+    import _signal
+    _on_interrupt(_signal.SIG_IGN)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    try:
+        os.write(2, b'error: interrupted\n')
+    except OSError:
+        pass
+    os._exit(130)

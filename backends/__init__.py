@@ -4,8 +4,7 @@ one through the `jitvm.backends` entry-point group (name -> a Target), which
 is only scanned when the name is not built in, to keep start-up fast."""
 from __future__ import annotations
 
-import importlib
-import platform
+import os
 
 ALIASES = {'x86-64': 'x86_64', 'amd64': 'x86_64', 'x64': 'x86_64',
            'arm64': 'aarch64', 'a64': 'aarch64'}
@@ -14,7 +13,7 @@ ENTRY_POINT_GROUP = 'jitvm.backends'
 
 
 def host_arch() -> str:
-    m = platform.machine().lower()
+    m = os.uname().machine.lower()      # what platform.machine() reads, without its import
     return ALIASES.get(m, m)
 
 
@@ -41,6 +40,7 @@ def load_backend(name: str):
     """The Target of the named backend, or None if there is none."""
     name = canonical(name)
     if name in BUILTIN:
+        import importlib
         return importlib.import_module(BUILTIN[name]).TARGET
     ep = available().get(name)
     if ep is None:

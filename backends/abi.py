@@ -22,7 +22,7 @@ everything else here is the same for every backend.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from vm.record import record
 
 WORD = 8
 
@@ -105,7 +105,7 @@ ROUTINES = ('enter', 'entry_return', 'exit', 'resume', 'print', 'printc', 'uncom
 STATE_ROUTINES = ('exit', 'print', 'printc', 'uncompiled')
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NativeABI:
     """How one architecture's compiled code meets the VM.
 

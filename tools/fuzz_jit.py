@@ -23,7 +23,6 @@ Exit status: 0 when every engine agreed, 1 when any program mismatched,
 """
 from __future__ import annotations
 
-import dataclasses
 import random
 import sys
 import time
@@ -109,7 +108,7 @@ def select_engines(names: str | None, timeout: float | None) -> dict:
     if unknown:
         raise ValueError(f'unknown engine(s) {", ".join(unknown)}; '
                          f'choose from {", ".join(ENGINES)}')
-    return {n: (lambda make=ENGINES[n]: dataclasses.replace(make(), timeout=timeout))
+    return {n: (lambda make=ENGINES[n]: make().replace(timeout=timeout))
             for n in chosen}
 
 

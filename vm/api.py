@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass, field
+from .record import field, record
 
 from .errors import EXIT_OK, UsageError, VMError
 from .opcodes import DEFAULT_MAX_CALL_DEPTH, MAX_CALL_DEPTH_LIMIT
@@ -16,7 +16,7 @@ MAX_TIMEOUT = 10 ** 9           # seconds (31 years): what setitimer and timer t
 MAX_CODE_CACHE = 1 << 30        # bytes of executable memory: 1 GiB
 
 
-@dataclass
+@record
 class RunConfig:
     """The options of `jitvm run` (spec section 7)."""
     jit: bool = True
@@ -49,7 +49,7 @@ class RunConfig:
             raise UsageError(f'jit threshold {self.jit_threshold} is negative')
 
 
-@dataclass
+@record
 class Outcome:
     """What a run showed the user: output, result, exit status, error line."""
     stdout: bytes

@@ -14,7 +14,7 @@ whose meaning is `actions[k]` (call, return, halt, hot loop).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import record
 
 from .opcodes import BRANCH, CALL, HALT, JUMP, RETURN, Instr
 
@@ -30,7 +30,7 @@ def wrap(x: int) -> int:
     return ((x + SIGN) & MASK) - SIGN
 
 
-@dataclass
+@record
 class Translation:
     source: str
     block_starts: list[int]

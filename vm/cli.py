@@ -16,44 +16,13 @@ import sys
 import click
 from click.core import ParameterSource
 
-from .api import MAX_CODE_CACHE, MAX_TIMEOUT, RunConfig, load, run
-from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_SIGINT, UsageError, VMError, shown
+from .api import MAX_CODE_CACHE, MAX_TIMEOUT, RunConfig, load
+from .command import (MAX_INPUT, Stdout, finish, read_input, run_file, say, shown_name,
+                      silence_stdout)
+from .errors import EXIT_BAD_INPUT, EXIT_OK, UsageError, shown
 from .opcodes import MAX_CALL_DEPTH_LIMIT
 
-MAX_INPUT = 64 << 20            # bytes of a program, .asm or .bc: 64 MiB
 JIT_ONLY = ('backend', 'emulate', 'opt', 'jit_threshold', 'code_cache', 'perf_map')   # no effect with --no-jit
-
-
-class OutputError(UsageError):
-    """Standard output refused the program's output (not a closed pipe)."""
-
-
-class Stdout:
-    """Binary standard output for the commands. A failed write becomes an
-    OutputError (one error line, exit 2), except a closed pipe, which stays
-    a BrokenPipeError (a quiet exit 0); a closed stdout (`>&-`) fails at the
-    first write, so a program that prints nothing still runs."""
-
-    def __init__(self):
-        self.stream = sys.stdout.buffer if sys.stdout is not None else None
-
-    def write(self, data) -> int | None:
-        return self._do('write', data)
-
-    def flush(self) -> None:
-        if self.stream is not None:     # closed: nothing was written, nothing to flush
-            self._do('flush')
-
-    def _do(self, what, *args):
-        if self.stream is None:
-            raise OutputError('cannot write to standard output: it is closed')
-        try:
-            return getattr(self.stream, what)(*args)
-        except BrokenPipeError:
-            raise
-        except (OSError, ValueError) as e:
-            reason = getattr(e, 'strerror', None) or str(e)
-            raise OutputError(f'cannot write to standard output: {reason}') from None
 
 
 class Seconds(click.ParamType):
@@ -91,28 +60,6 @@ class BackendName(click.ParamType):
                   param, ctx)
 
 
-def _read(path: str) -> bytes:
-    """The bytes of FILE (`-`: standard input), at most MAX_INPUT of them."""
-    try:
-        if path == '-':
-            if sys.stdin is None:
-                raise UsageError('cannot read standard input: it is closed')
-            data = sys.stdin.buffer.read(MAX_INPUT + 1)
-        else:
-            with open(path, 'rb') as f:
-                data = f.read(MAX_INPUT + 1)
-    except OSError as e:
-        raise UsageError(f'cannot read {shown(_name(path))}: {e.strerror}') from None
-    if len(data) > MAX_INPUT:
-        raise UsageError(f'{shown(_name(path))}: larger than {MAX_INPUT >> 20} MiB, '
-                         'the limit for a program')
-    return data
-
-
-def _name(path: str) -> str:
-    return '<stdin>' if path == '-' else path
-
-
 def _show_version(ctx, param, value):
     if value and not ctx.resilient_parsing:
         from _jitvm import version
@@ -129,7 +76,7 @@ class Commands(click.Group):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
-            _silence_stdout()
+            silence_stdout()
             raise click.exceptions.Exit(EXIT_OK) from None
 
 
@@ -149,8 +96,8 @@ def asm(src, out):
     from .bcfile import write_bc
     from .textasm import assemble
     from .verifier import verify
-    text = _read(src).decode('utf-8', errors='replace')
-    program = assemble(text, _name(src))
+    text = read_input(src).decode('utf-8', errors='replace')
+    program = assemble(text, shown_name(src))
     verify(program)
     data = write_bc(program)
     if out == '-':
@@ -173,7 +120,7 @@ def dis(file):
     """Print the text form of a .bc file (it assembles back to the same bytes)."""
     from .bcfile import read_bc
     from .disasm import disassemble
-    program = read_bc(_read(file), _name(file))
+    program = read_bc(read_input(file), shown_name(file))
     stdout = Stdout()
     stdout.write(disassemble(program).encode('utf-8', errors='replace'))
     stdout.flush()
@@ -200,20 +147,11 @@ def dis(file):
 @click.option('--stats', is_flag=True, help='print a JIT summary on stderr after the run')
 @click.option('-v', '--verbose', is_flag=True, help='one [JIT] line per compilation, eviction and fallback')
 @click.option('--perf-map', is_flag=True, help='name compiled code for perf: append to /tmp/perf-PID.map')
-def run_cmd(file, jit, jit_threshold, backend, opt, emulate, code_cache, max_call_depth,
-            timeout, show_result, stats, verbose, perf_map):
+def run_cmd(file, show_result, **options):
     """Run FILE (a .bc, or a .asm assembled on the fly)."""
-    if not jit:
+    if not options['jit']:
         _warn_unused_jit_options(click.get_current_context())
-    program = load(_read(file), _name(file))
-    config = RunConfig(jit=jit, jit_threshold=jit_threshold, backend=backend,
-                       emulate=emulate, code_cache=code_cache, max_call_depth=max_call_depth,
-                       timeout=timeout, verbose=verbose, stats=stats, opt=opt, perf_map=perf_map)
-    out = Stdout()
-    result = run(program, config, out, sys.stderr)
-    if show_result:
-        out.write(b'result: %d\n' % result)
-        out.flush()
+    run_file(file, RunConfig(**options), show_result)
 
 
 def _warn_unused_jit_options(ctx) -> None:
@@ -240,7 +178,7 @@ def dump(file, backend, opt, color):
     Every function is compiled as --jit-threshold 0 would compile it (nothing
     runs, so any backend works on any host) and disassembled with Capstone."""
     from .dump import dump as dump_program
-    dump_program(load(_read(file), _name(file)), backend, opt, color, _name(file))
+    dump_program(load(read_input(file), shown_name(file)), backend, opt, color, shown_name(file))
 
 
 @cli.command()
@@ -260,65 +198,29 @@ def bench(names, rounds, json_path, chart_path, quick):
         raise click.exceptions.Exit(status)
 
 
-def main(argv=None) -> int:
+def main(argv=None) -> None:
     """Console entry point: never a traceback, always the spec's exit code."""
+    finish(lambda: _click_main(argv))
+
+
+def _click_main(argv) -> int:
+    """click's parse and dispatch, its own exceptions turned into ours.
+    Not click's `main()`: that catches Ctrl-C itself and first prints an
+    empty line on stderr; here Ctrl-C reaches `finish` untouched."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = cli.main(args=argv, prog_name='jitvm', standalone_mode=False)
-        code = code if isinstance(code, int) else EXIT_OK
-    except VMError as e:
-        if isinstance(e, OutputError):
-            _silence_stdout()           # or Python's last flush fails again at exit
-        _flush_stdout()
-        _say(e.line())
-        code = e.exit_code
+        with cli.make_context('jitvm', args) as ctx:
+            return cli.invoke(ctx)
     except click.exceptions.Exit as e:
-        code = e.exit_code
+        return e.exit_code
     except click.ClickException as e:
         message = e.format_message()
         if '\n' in message:        # click's "no arguments: here is the help"
             message = 'missing command (asm, dis, run, dump or bench); see jitvm --help'
-        _say(f'error: {message}')
-        code = EXIT_BAD_INPUT
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        _flush_stdout()
-        _say('error: interrupted')
-        code = EXIT_SIGINT
-    except BrokenPipeError:
-        code = EXIT_OK
-        _silence_stdout()
-    _flush_stdout()
-    sys.exit(code)
-
-
-def _say(line: str) -> None:
-    """One line on stderr (nothing when stderr is closed: `2>&-`)."""
-    if sys.stderr is not None:
-        click.echo(line, err=True)
-
-
-def _flush_stdout():
-    if sys.stdout is None:
-        return
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _silence_stdout()
-    except (OSError, ValueError):
-        _silence_stdout()
-
-
-def _silence_stdout():
-    """After a closed pipe or a failed write, point stdout at /dev/null so
-    that Python's final flush does not complain."""
-    if sys.stdout is None:
-        return
-    try:
-        fd = sys.stdout.fileno()
-    except (OSError, ValueError):
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    os.close(devnull)
+        say(f'error: {message}')
+        return EXIT_BAD_INPUT
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None
 
 
 if __name__ == '__main__':      # pragma: no cover

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .opcodes import BY_CODE, Instr
 from .program import Function, Program
-from .textasm import NAME_RE
+from .textasm import is_name
 
 _ESCAPES = {'\\': '\\\\', '"': '\\"', '\n': '\\n', '\t': '\\t', '\r': '\\r'}
 COMMENT_COLUMN = 40
@@ -36,7 +36,7 @@ def string_literal(text: str) -> str:
 
 def name_token(name: str) -> str:
     """A function name as written in `.func`, `.entry` and `CALL`."""
-    return name if NAME_RE.match(name) else string_literal(name)
+    return name if is_name(name) else string_literal(name)
 
 
 def items(code: bytes, starts: frozenset[int] | set[int] = frozenset()) -> list[Instr | tuple[int, int]]:

@@ -2,10 +2,13 @@
 time limit, SIGINT, and the choice between interpreter and JIT."""
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
+import sys
 import time
+
+# `_signal` is the C half of `signal`; the Python half only wraps numbers
+# in enums, and importing `enum` costs more than the rest of a small run
+# (docs/cli.md, start-up). The handlers installed are the same objects.
+import _signal as signal
 
 from .errors import Interrupted, TimeLimit
 from .interp import NEVER, Interpreter, Output
@@ -47,32 +50,44 @@ class StopGate:
         self.held += 1
 
 
-@contextlib.contextmanager
-def stops(gate: StopGate, seconds: float | None):
+class stops:
     """Turn SIGALRM after `seconds` into TimeLimit and SIGINT into
     Interrupted, both through the gate (main thread only; native code learns
     of them through the JIT's signal watchdog). SIGINT ignored by the
     parent stays ignored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    saved = []
-    try:
+
+    def __init__(self, gate: StopGate, seconds: float | None):
+        self.gate, self.seconds, self.saved = gate, seconds, []
+
+    def __enter__(self):
+        gate, saved = self.gate, self.saved
+        if off_main_thread():       # signals are the main thread's to take
+            return self
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             saved.append((signal.SIGINT, signal.signal(
                 signal.SIGINT, lambda signum, frame: gate.stop(Interrupted))))
-        if seconds:
+        if self.seconds:
             def expire(signum, frame):
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 gate.stop(TimeLimit)
             saved.append((signal.SIGALRM, signal.signal(signal.SIGALRM, expire)))
-            signal.setitimer(signal.ITIMER_REAL, seconds)
-        yield
-    finally:
-        if seconds:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        for signum, old in reversed(saved):
-            signal.signal(signum, old)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved:
+            if self.seconds:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            for signum, old in reversed(self.saved):
+                signal.signal(signum, old)
+        return False
+
+
+def off_main_thread() -> bool:
+    """Without `threading` imported there is only the main thread (every
+    other thread comes from it), so a plain run does not import it."""
+    threading = sys.modules.get('threading')
+    return threading is not None and threading.current_thread() is not threading.main_thread()
 
 
 class DeadlinePoll:
@@ -108,6 +123,7 @@ class Deadline:
     before the run's memory is released."""
 
     def __init__(self, seconds: float, hooks):
+        import threading
         self.hooks = hooks
         self.lock = threading.Lock()
         self.done = False
@@ -144,7 +160,7 @@ def run_program(program, config, out, log=None) -> int:
         jit.setup_ns = int((time.perf_counter() - setup_started) * 1e9)
     started = time.perf_counter()       # --stats: the run itself, set-up left out
     hooks, threshold = jit, config.jit_threshold
-    off_main = config.timeout and threading.current_thread() is not threading.main_thread()
+    off_main = bool(config.timeout) and off_main_thread()
     if off_main and jit is None:
         hooks, threshold = DeadlinePoll(len(program.functions)), NEVER
     interp = Interpreter(program, memory.cells, output,

@@ -8,7 +8,6 @@ returns.
 """
 from __future__ import annotations
 
-import contextlib
 
 from .blockgen import ACT_CALL, ACT_HOT, ACT_RET, FunctionTranslator
 from .errors import Trap
@@ -48,7 +47,7 @@ class Output:
     def __init__(self, stream, gate=None):
         self.stream = stream
         self.buf = bytearray()
-        self.gate = gate if gate is not None else contextlib.nullcontext()
+        self.gate = gate if gate is not None else _NoGate()
 
     def flush(self):
         with self.gate:
@@ -216,3 +215,14 @@ class Interpreter:
             func = cf.func
             raise Trap(t.phrase, func.name, t.pc, func.line_at(t.pc),
                        self.program.source_name) from None
+
+
+class _NoGate:
+    """The gate of an Output nobody stops (contextlib.nullcontext, without
+    importing contextlib on the start-up path)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -29,10 +29,6 @@ do with what native code hands back.
 from __future__ import annotations
 
 import gc
-from array import array
-import socket
-import signal
-import threading
 import time
 
 from backends import abi
@@ -43,21 +39,31 @@ from .memory import PAGE
 
 
 def make_jit(program, config, log):
-    """The JIT for this run, or None when there is no backend to use."""
-    from backends import host_arch, select_backend
-    target = select_backend(config.backend)
+    """The JIT for this run, or None when there is no backend to use.
+
+    A built-in backend is only imported when the first function gets hot
+    (see Tiering.start): a run that stays interpreted, a hello world, pays
+    for no backend, code cache or state block. The choice is checked here,
+    so a bad --backend is still an error before anything runs."""
+    from backends import BUILTIN, canonical, host_arch, load_backend
     say = (lambda msg: print(f'[JIT] {msg}', file=log)) if config.verbose and log else (lambda msg: None)
-    if target is None:
-        if config.backend != 'auto':
-            from backends import names
-            raise UsageError(f'backend {config.backend!r} has no code generator '
-                             f'(available: {", ".join(names())})')
-        say(f'no {host_arch()} backend: running the interpreter')
-        return None
-    if target.name != host_arch() and not config.emulate:
-        raise UsageError(f'the {target.name} backend cannot run natively on '
+    name = canonical(host_arch() if config.backend == 'auto' else config.backend)
+    if name in BUILTIN:
+        target_name, target = name, None
+    else:
+        target = load_backend(name)
+        if target is None:
+            if config.backend != 'auto':
+                from backends import names
+                raise UsageError(f'backend {config.backend!r} has no code generator '
+                                 f'(available: {", ".join(names())})')
+            say(f'no {host_arch()} backend: running the interpreter')
+            return None
+        target_name = target.name
+    if target_name != host_arch() and not config.emulate:
+        raise UsageError(f'the {target_name} backend cannot run natively on '
                          f'{host_arch()}; add --emulate to run it in Unicorn')
-    return Tiering(program, config, target, say, log)
+    return Tiering(program, config, target or name, say, log)
 
 
 DISCARD_ABOVE = 1 << 20  # a hand-back that touched more value stack gives it back
@@ -78,9 +84,14 @@ class _Halt(Exception):
 
 class Tiering:
     def __init__(self, program, config, target, say, log):
+        """target: a Target, or the name of a built-in one to import at start()."""
         self.program = program
         self.config = config
-        self.target = target
+        self.target = target if not isinstance(target, str) else None
+        self.target_name = target if isinstance(target, str) else target.name
+        self.started = False                 # start() ran to its end
+        self.state = self.cache = self.executor = self.watchdog = self.perf_map = None
+        self.started_ns = 0
         self.say = say
         self.log = log
         self.threshold = config.jit_threshold
@@ -122,9 +133,23 @@ class Tiering:
 
     # -- set-up ------------------------------------------------------------------
     def attach(self, memory, output):
+        """The run's memory and output; the native side waits for start()."""
+        self.memory = memory
+        self.output = output
+
+    def start(self):
+        """Everything native code needs, made when the first function gets
+        hot: the backend, the state block, the runtime routines, the code
+        cache, the executor and the signal watchdog."""
+        if self.started:
+            return
+        started = time.perf_counter_ns()
         from .codecache import CodeCache
         from .state import NativeState
-        self.output = output
+        if self.target is None:
+            from backends import load_backend
+            self.target = load_backend(self.target_name)
+        memory = self.memory
         self.state = NativeState(self.program, memory, self.max_depth, self.target.abi)
         code, self.routines = self.target.runtime_routines()
         self.cache = CodeCache(self.config.code_cache, code, self._code_changed)
@@ -145,6 +170,12 @@ class Tiering:
             self.executor = NativeExecutor(self.state, self.cache, self.routines, self.target)
         self._enter = self.executor.enter
         self.fields = self.state.fields
+        self.watchdog = _Watchdog(self.state)
+        if self.expired:
+            self.state.set('flag', abi.STOP_TIMEOUT)
+        self.started_ns = time.perf_counter_ns() - started     # inside the run: left out below
+        self.setup_ns += self.started_ns
+        self.started = True
         self.say(f'{self.target.name} backend, {self.executor.name} execution, '
                  f'threshold {self.threshold}, code cache {self.cache.describe()}')
 
@@ -163,7 +194,6 @@ class Tiering:
     # -- running -----------------------------------------------------------------
     def run(self, interp) -> int:
         self.interp = interp
-        self.watchdog = _Watchdog(self.state)
         try:
             if self.threshold == 0:
                 entry = self.program.entry
@@ -229,6 +259,7 @@ class Tiering:
     def _make_runner(self, fidx: int):
         """A closure that calls compiled fidx from the interpreter (made
         while fidx is placed; dropped when it is evicted or paused)."""
+        from array import array
         nargs = self.program.functions[fidx].nargs
         placed = self.entry_of[fidx]
         address, region = placed.address + placed.code.entry, placed.region
@@ -383,6 +414,7 @@ class Tiering:
 
     # -- compiling ---------------------------------------------------------------
     def compile(self, fidx: int, why: str):
+        self.start()
         try:
             self._compile(fidx, why)
         finally:
@@ -581,7 +613,8 @@ class Tiering:
         outside the main thread): compiled code sees the stop flag; the
         interpreter asks at its next backward jump or call."""
         self.expired = True
-        self.state.set('flag', abi.STOP_TIMEOUT)
+        if self.state is not None:
+            self.state.set('flag', abi.STOP_TIMEOUT)
         self.interp.ask_soon(self)
 
     # -- reporting ---------------------------------------------------------------
@@ -590,24 +623,29 @@ class Tiering:
         try:
             if self.config.stats and self.log is not None:
                 self._print_stats(elapsed)
-        finally:
-            if hasattr(self, 'watchdog'):
+        finally:            # what start() made, even if a signal cut it short
+            if self.watchdog is not None:
                 self.watchdog.stop()
             self.executor = None          # Unicorn maps our memory: drop it first
-            if getattr(self, 'perf_map', None) is not None:
-                self.perf_map.close()
-            self.cache.close()
-            self.state.close()
+            for made in (self.perf_map, self.cache, self.state):
+                if made is not None:
+                    made.close()
 
     def _print_stats(self, elapsed: float):
         native = self.native_ns / 1e9
-        interp = max(0.0, elapsed - native - self.compile_ns / 1e9)
+        interp = max(0.0, elapsed - native - (self.compile_ns + self.started_ns) / 1e9)
         per_op = self.compile_ns / 1000 / self.compiled_ops if self.compiled_ops else 0.0
-        print(f'[JIT stats] backend {self.target.name} ({self.executor.name}); '
+        if self.started:
+            how = self.executor.name
+            live, evicted = len(self.cache.regions), self.cache.evictions
+            used, placed, cache = self.cache.used, self.cache.bytes_placed, self.cache.describe()
+        else:       # nothing got hot: the backend was never loaded
+            how, live, evicted, used, placed = 'not started: nothing got hot', 0, 0, 0, 0
+            cache = 'not made'
+        print(f'[JIT stats] backend {self.target_name} ({how}); '
               f'compiled regions: {self.compilations} functions, '
-              f'{len(self.cache.regions)} regions live, {self.cache.evictions} evicted', file=self.log)
-        print(f'[JIT stats] code bytes: {self.cache.used} live, {self.cache.bytes_placed} placed, '
-              f'cache {self.cache.describe()}', file=self.log)
+              f'{live} regions live, {evicted} evicted', file=self.log)
+        print(f'[JIT stats] code bytes: {used} live, {placed} placed, cache {cache}', file=self.log)
         print(f'[JIT stats] compile time: {self.compile_ns / 1e6:.3f} ms for {self.compiled_ops} ops '
               f'({per_op:.2f} us/op); JIT set-up {self.setup_ns / 1e6:.3f} ms (not counted below)',
               file=self.log)
@@ -630,6 +668,9 @@ class _Watchdog:
         self.tried = False
 
     def start(self):
+        import signal
+        import socket
+        import threading
         self.tried = True
         if self.thread is not None or threading.current_thread() is not threading.main_thread():
             return
@@ -640,6 +681,7 @@ class _Watchdog:
         self.thread.start()
 
     def _watch(self):
+        import signal
         while True:
             data = self.rsock.recv(64)
             if not data or 0 in data:
@@ -651,6 +693,7 @@ class _Watchdog:
                     self.state.set('flag', abi.STOP_TIMEOUT)
 
     def stop(self):
+        import signal
         if self.thread is None:
             return
         signal.set_wakeup_fd(self.old_fd)

@@ -8,18 +8,26 @@ plain list, which Python indexes about twice as fast.
 """
 from __future__ import annotations
 
-import array
-import ctypes
-import ctypes.util
 import mmap
+import struct
 
 PAGE = mmap.PAGESIZE
 MAP_NORESERVE = 0x4000          # Linux: reserve address space, commit on touch
-
-_libc = ctypes.CDLL(ctypes.util.find_library('c') or None, use_errno=True)
-_libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-_libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
 MADV_DONTNEED = 4
+_libc = None
+
+
+def libc():
+    """The C library through ctypes, loaded on first use: a run that never
+    reaches native code does not import ctypes at all."""
+    global _libc
+    if _libc is None:
+        import ctypes
+        lib = ctypes.CDLL(None, use_errno=True)     # the process's own libc symbols
+        lib.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+        lib.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+        _libc = lib
+    return _libc
 
 
 def _round(n: int) -> int:
@@ -33,10 +41,20 @@ class Region:
         self.size = _round(size)
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (MAP_NORESERVE if noreserve else 0)
         self.map = mmap.mmap(-1, self.size, flags=flags)
-        self._pin = ctypes.c_char.from_buffer(self.map)
-        self.address = ctypes.addressof(self._pin)
+        self._pin = None
+
+    @property
+    def address(self) -> int:
+        """Where the mapping starts (asked by native code's set-up only, so
+        ctypes is imported then, not at start-up)."""
+        if self._pin is None:
+            import ctypes
+            self._pin = ctypes.c_char.from_buffer(self.map)
+            self._address = ctypes.addressof(self._pin)
+        return self._address
 
     def words(self, offset: int, count: int):
+        import ctypes
         return (ctypes.c_int64 * count).from_address(self.address + offset)
 
     def close(self):
@@ -51,14 +69,15 @@ class Region:
         system (they read as zero when touched again); the bytes given back."""
         lo = -(-offset // PAGE) * PAGE
         hi = min(self.size, (offset + length) // PAGE * PAGE)
-        if hi <= lo or _libc.madvise(self.address + lo, hi - lo, MADV_DONTNEED) != 0:
+        if hi <= lo or libc().madvise(self.address + lo, hi - lo, MADV_DONTNEED) != 0:
             return 0
         return hi - lo
 
     def guard_low_page(self):
         """Make the lowest page inaccessible: a runaway stack faults there
         instead of corrupting other memory."""
-        if _libc.mprotect(self.address, PAGE, 0) != 0:
+        if libc().mprotect(self.address, PAGE, 0) != 0:
+            import ctypes
             raise OSError(ctypes.get_errno(), 'mprotect failed for a stack guard page')
 
 
@@ -69,19 +88,23 @@ class CellMemory:
         self.native = native
         if native:
             self._region = Region(ncells * 8)
-            self.address, self.size = self._region.address, self._region.size
+            self.size = self._region.size
             self.cells = memoryview(self._region.map).cast('q')[:ncells]
         else:
             self._region = None
-            self.address = 0
             self.size = ncells * 8
             self.cells = [0] * ncells
+
+    @property
+    def address(self) -> int:
+        return self._region.address if self._region is not None else 0
 
     def load(self, data):
         """Apply the program's data records."""
         for addr, values in data:
             if self.native:
-                values = memoryview(array.array('q', values)).cast('B').cast('q')
+                # struct, not array: `array` imports collections.abc at start-up
+                values = memoryview(struct.pack(f'={len(values)}q', *values)).cast('q')
             self.cells[addr:addr + len(values)] = values
 
     def close(self):

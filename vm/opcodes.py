@@ -6,11 +6,10 @@ lowering) reads this table; there is no second list of opcodes anywhere.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import Iterator
+from .record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImmKind:
     """How an instruction's immediate is stored and what it names."""
     name: str          # 'i64', 'addr', 'local', 'rel', 'func'
@@ -41,7 +40,7 @@ RETURN = 'return'    # leaves the frame
 HALT = 'halt'        # ends the program
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Op:
     mnemonic: str
     code: int
@@ -108,7 +107,7 @@ DEFAULT_MAX_CALL_DEPTH = 10000
 MAX_CALL_DEPTH_LIMIT = 1_000_000
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Instr:
     """One decoded instruction: where it starts, what it is, its immediate."""
     offset: int
@@ -134,7 +133,7 @@ class DecodeError(Exception):
         self.offset = offset
 
 
-def decode(code: bytes) -> Iterator[Instr]:
+def decode(code: bytes):
     """Decode a function's bytecode instruction by instruction."""
     pc, n = 0, len(code)
     while pc < n:

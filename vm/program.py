@@ -2,12 +2,12 @@
 and what the verifier, interpreter and JIT consume."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .record import field, record
 
 from .opcodes import DEFAULT_MEMORY_CELLS
 
 
-@dataclass
+@record
 class Function:
     name: str
     nargs: int
@@ -25,7 +25,7 @@ class Function:
         return self.lines.get(offset)
 
 
-@dataclass
+@record
 class Program:
     functions: list[Function]
     entry: int = 0

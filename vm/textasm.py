@@ -14,19 +14,35 @@ the disassembler so that its text assembles back to the same bytes:
 """
 from __future__ import annotations
 
-import re
 import struct
-from dataclasses import dataclass, field
+from .record import field, record
 
 from .errors import AsmError
 from .opcodes import BY_NAME, DEFAULT_MEMORY_CELLS, MAX_MEMORY_CELLS, Op
 from .program import Function, Program
 
-NAME_RE = re.compile(r'[A-Za-z_.$][A-Za-z0-9_.$]*\Z')
-_INT_RE = re.compile(r'([+-]?)(?:0[xX]([0-9a-fA-F]+)|0[bB]([01]+)|([0-9]+))\Z')
-# Tokens of a line without quotes, and of any line (quotes, comments).
-_PLAIN_TOKEN = re.compile(r'[^\s:]+|:')
-_TOKEN = re.compile(r'''\s*(?:("(?:[^"\\]|\\.)*"?)|('(?:[^'\\]|\\.)*'?)|[;#].*|(:)|([^\s;#'":]+))''')
+# The lexical rules are scanned with str methods rather than `re`: `re`
+# imports `enum`, together a third of a bare Python start-up, and `jitvm
+# run` of a small program has to stay within 2x of that. The regular
+# expressions they implement are written beside each rule, and
+# tests/vm/test_lexer.py checks the scanners against them on random text.
+_NAME_FIRST = frozenset('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.$')
+_NAME_REST = str.maketrans('', '', 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.$')
+_DEC = str.maketrans('', '', '0123456789')
+_HEX = str.maketrans('', '', '0123456789abcdefABCDEF')
+_BIN = str.maketrans('', '', '01')
+_NOT_PLAIN = frozenset(';#\'":')       # what ends an unquoted token, besides blanks
+
+
+def is_name(tok: str) -> bool:
+    """An asm name: [A-Za-z_.$][A-Za-z0-9_.$]*"""
+    return bool(tok) and tok[0] in _NAME_FIRST and not tok.translate(_NAME_REST)
+
+
+def _all_in(digits: str, table) -> bool:
+    return bool(digits) and not digits.translate(table)
+
+
 _CHAR_ESCAPES = {'n': '\n', 't': '\t', 'r': '\r', '0': '\0', '\\': '\\', "'": "'"}
 _STRING_ESCAPES = {'n': '\n', 't': '\t', 'r': '\r', '0': '\0', '\\': '\\', '"': '"'}
 
@@ -46,19 +62,23 @@ def wrap_i64(value: int) -> int:
 
 
 def parse_int(tok: str) -> int | None:
-    """A number literal (decimal, 0x, 0b, signed, or 'c'), else None."""
-    m = _INT_RE.match(tok)
-    if m:
-        sign, hexd, bind, dec = m.groups()
-        digits = (hexd or bind or dec).lstrip('0')
-        if len(digits) > 80:                # beyond any range; int() would refuse it
-            value = 1 << 300
-        else:
-            value = int(hexd, 16) if hexd else int(bind, 2) if bind else int(dec)
-        return -value if sign == '-' else value
-    if tok[:1] == "'":
-        return parse_char(tok)
-    return None
+    """A number literal (decimal, 0x, 0b, signed, or 'c'), else None:
+    [+-]?(0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)"""
+    body = tok[1:] if tok[:1] in ('+', '-') else tok
+    prefix = body[:2]
+    if prefix in ('0x', '0X') and _all_in(body[2:], _HEX):
+        digits, base = body[2:], 16
+    elif prefix in ('0b', '0B') and _all_in(body[2:], _BIN):
+        digits, base = body[2:], 2
+    elif _all_in(body, _DEC):
+        digits, base = body, 10
+    else:
+        return parse_char(tok) if tok[:1] == "'" else None
+    if len(digits.lstrip('0')) > 80:        # beyond any range; int() would refuse it
+        value = 1 << 300
+    else:
+        value = int(digits, base)
+    return -value if tok[:1] == '-' else value
 
 
 def parse_char(tok: str) -> int | None:
@@ -93,7 +113,7 @@ def parse_string(tok: str) -> str | None:
             continue
         width = {'x': 2, 'u': 4, 'U': 8}.get(esc)
         digits = body[i + 2:i + 2 + width] if width else ''
-        if not width or len(digits) != width or not re.fullmatch(r'[0-9a-fA-F]+', digits):
+        if not width or len(digits) != width or not _all_in(digits, _HEX):
             return None
         code = int(digits, 16)
         if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
@@ -107,37 +127,68 @@ def words(line: str) -> list[str]:
     """The tokens of one line without their columns: the fast path."""
     if '"' in line or "'" in line:
         return [tok for tok, _ in tokenize(line)]
-    cut = line.find(';')
-    if cut >= 0:
-        line = line[:cut]
-    cut = line.find('#')
-    if cut >= 0:
-        line = line[:cut]
-    return _PLAIN_TOKEN.findall(line)
+    return _cut_comment(line).replace(':', ' : ').split()
+
+
+def _cut_comment(line: str) -> str:
+    for ch in ';#':
+        at = line.find(ch)
+        if at >= 0:
+            line = line[:at]
+    return line
 
 
 def tokenize(line: str) -> list[tuple[str, int]]:
     """(token, 1-based column) pairs of one line, comments dropped.
     A quoted token is kept whole, quotes included; an unterminated one
-    is kept as is and rejected by whoever parses it."""
-    if '"' not in line and "'" not in line:
-        cut = len(line)
-        for ch in ';#':
-            at = line.find(ch)
-            if at >= 0 and at < cut:
-                cut = at
-        return [(m.group(), m.start() + 1) for m in _PLAIN_TOKEN.finditer(line, 0, cut)]
+    is kept as is and rejected by whoever parses it. The rule, as one
+    regular expression matched again and again from the end of the last:
+    \\s*(?:("(?:[^"\\\\]|\\\\.)*"?)|('(?:[^'\\\\]|\\\\.)*'?)|[;#].*|(:)|([^\\s;#'":]+))"""
+    quoted = '"' in line or "'" in line
+    if not quoted:
+        line = _cut_comment(line)
     tokens, pos, n = [], 0, len(line)
     while pos < n:
-        m = _TOKEN.match(line, pos)
-        if m is None or m.lastindex is None:
-            break                       # only blanks or a comment remain
-        tokens.append((m.group(m.lastindex), m.start(m.lastindex) + 1))
-        pos = m.end()
+        ch = line[pos]
+        if ch.isspace():
+            pos += 1
+        elif ch == ':':
+            tokens.append((':', pos + 1))
+            pos += 1
+        elif ch in '"\'':
+            end = _quoted_end(line, pos)
+            tokens.append((line[pos:end], pos + 1))
+            pos = end
+        elif ch in ';#':
+            break
+        else:
+            end = pos + 1
+            while end < n and not line[end].isspace() and line[end] not in _NOT_PLAIN:
+                end += 1
+            tokens.append((line[pos:end], pos + 1))
+            pos = end
     return tokens
 
 
-@dataclass
+def _quoted_end(line: str, start: int) -> int:
+    """Where the quoted token at start ends: after its closing quote, or
+    where the line ends, or before a backslash that ends the line (the
+    escape needs a character after it, as `\\\\.` does)."""
+    quote_ch, pos, n = line[start], start + 1, len(line)
+    while pos < n:
+        ch = line[pos]
+        if ch == quote_ch:
+            return pos + 1
+        if ch == '\\':
+            if pos + 1 >= n or line[pos + 1] == '\n':
+                return pos
+            pos += 2
+        else:
+            pos += 1
+    return n
+
+
+@record
 class _Func:
     """A function being assembled."""
     name: str
@@ -214,7 +265,7 @@ class _Assembler:
             self.directive(head.lower(), i)
         elif head == ':':
             raise self.error("unexpected ':'", i)
-        elif head[0] in '"\'' or not NAME_RE.match(head):
+        elif head[0] in '"\'' or not is_name(head):
             raise self.error(f'expected a mnemonic, got {quote(head)}', i)
         else:
             raise self.error(f'unknown mnemonic {quote(head)}', i)
@@ -237,7 +288,7 @@ class _Assembler:
 
     def define_label(self, name: str, index: int) -> None:
         func = self.body(index)
-        if not NAME_RE.match(name):
+        if not is_name(name):
             raise self.error(f'bad label name {quote(name)}', index)
         if name in func.labels:
             raise self.error(f'duplicate label {quote(name)}', index)
@@ -297,7 +348,7 @@ class _Assembler:
             if '\0' in name:
                 raise self.error('a function name may not contain NUL', index)
             return name
-        if not NAME_RE.match(tok):
+        if not is_name(tok):
             raise self.error(f'bad function name {quote(tok)}', index)
         return tok
 
@@ -310,7 +361,7 @@ class _Assembler:
         else:
             value = parse_int(tok)
         if value is None:
-            if consts and NAME_RE.match(tok):
+            if consts and is_name(tok):
                 value = self.consts.get(tok)
                 if value is None:
                     raise self.error(f'undefined constant {quote(tok)}', index)
@@ -361,7 +412,7 @@ class _Assembler:
             tok = self.toks[at]
             value = parse_int(tok)
             if value is None:
-                if not NAME_RE.match(tok):
+                if not is_name(tok):
                     raise self.error(f'expected a label or an offset, got {quote(tok)}', at)
                 func.fixups.append((len(code), origin, tok, (self.lineno, at)))
                 value = 0
@@ -370,7 +421,7 @@ class _Assembler:
             code += imm.pack(value)
         else:   # a function, by name or by index
             tok = self.toks[at]
-            if tok[0] == '"' or NAME_RE.match(tok):
+            if tok[0] == '"' or is_name(tok):
                 target: int | str = self.function_name(at)
             else:
                 target = self.number(at, 0, U16_HI, consts=False)
@@ -403,7 +454,7 @@ class _Assembler:
     def d_const(self, index: int) -> None:
         self.operands(index, 2, '.const')
         name = self.toks[index + 1]
-        if not NAME_RE.match(name):
+        if not is_name(name):
             raise self.error(f'bad constant name {quote(name)}', index + 1)
         if name in self.consts:
             raise self.error(f'duplicate constant {quote(name)}', index + 1)

@@ -17,14 +17,14 @@ Unreachable code must decode and carry valid immediates, but has no height.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from .record import field, record
 
 from .errors import VerifyError
 from .opcodes import BRANCH, CALL, HALT, JUMP, MAX_STACK, RETURN, DecodeError, Instr, decode
 from .program import Function, Program
 
 
-@dataclass
+@record
 class FunctionFacts:
     """What the verifier proved about one function, for the interpreter
     and the JIT."""

@@ -10,7 +10,7 @@ import re
 import shlex
 import struct
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vm.api import Outcome, RunConfig, execute
@@ -316,7 +316,7 @@ def config_for(case: Case, base: RunConfig) -> RunConfig:
             raise CaseFormatError(f'{case.name}: unsupported option {opt!r}')
         fname, conv = _OPTIONS[opt]
         changes[fname] = conv(words.pop(0))
-    return replace(base, **changes)
+    return base.replace(**changes)
 
 
 def run_case(case: Case, base: RunConfig) -> Outcome:

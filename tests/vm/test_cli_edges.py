@@ -98,10 +98,11 @@ def test_no_jit_says_once_that_jit_options_have_no_effect():
 
 def test_stats_leave_jit_set_up_out_of_interpreter_time(tmp_path):
     """A program that does nothing: its interpreter time is tiny, though the
-    JIT's set-up (backend, code cache, executor) takes far longer."""
+    JIT's set-up (backend, code cache, executor: made at the first compile,
+    here at once by threshold 0) takes far longer."""
     src = tmp_path / 'halt.asm'
     src.write_text('HALT\n')
-    err = jitvm('run', src, '--stats', '--emulate').stderr.decode()
+    err = jitvm('run', src, '--stats', '--emulate', '--jit-threshold', '0').stderr.decode()
     setup = float(err.split('JIT set-up ')[1].split(' ms')[0])
     interp = float(err.split('time in interpreter: ')[1].split(' ms')[0])
     assert setup > 0 and interp < setup, err
@@ -109,7 +110,7 @@ def test_stats_leave_jit_set_up_out_of_interpreter_time(tmp_path):
 
 @pytest.mark.parametrize('asked, used', [(1, 16), (100, 112), (4096, 4096), (0, 0)])
 def test_code_cache_reports_the_size_really_used(asked, used):
-    err = jitvm('run', SUM, '--code-cache', asked, '-v', '--stats').stderr.decode()
+    err = jitvm('run', SUM, '--code-cache', asked, '-v', '--stats', '--jit-threshold', '0').stderr.decode()
     assert f'code cache {used} bytes' in err and f'cache {used} bytes' in err.split('[JIT stats]')[2]
     assert (f'(--code-cache {asked} rounded up)' in err) == (asked != used)
 
