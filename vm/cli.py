@@ -17,7 +17,7 @@ import click
 from click.core import ParameterSource
 
 from .api import MAX_CODE_CACHE, MAX_TIMEOUT, RunConfig, load
-from .command import (MAX_INPUT, Stdout, finish, read_input, run_file, say, shown_name,
+from .command import (Stdout, finish, read_input, run_file, say, shown_name,
                       silence_stdout)
 from .errors import EXIT_BAD_INPUT, EXIT_OK, UsageError, shown
 from .opcodes import MAX_CALL_DEPTH_LIMIT
