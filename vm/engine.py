@@ -7,7 +7,7 @@ import time
 
 # `_signal` is the C half of `signal`; the Python half only wraps numbers
 # in enums, and importing `enum` costs more than the rest of a small run
-# (docs/cli.md, start-up). The handlers installed are the same objects.
+# (docs/bytecode.md, "Start-up and Ctrl-C"). The handlers installed are the same objects.
 import _signal as signal
 
 from .errors import Interrupted, TimeLimit

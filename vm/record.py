@@ -5,8 +5,8 @@ hashable records, `replace`), without its import.
 Why: `dataclasses` imports `inspect`, which brings in ast, dis, tokenize
 and more; on this project's machines that alone is about 1.5x a bare
 `python -c pass`, and `jitvm run` of a small program must stay within 2x
-(docs/cli.md, start-up). Modules that only load once the JIT is working
-(backends, the code cache) keep using `dataclasses`."""
+(docs/bytecode.md, "Start-up and Ctrl-C"). Modules that only load once
+the JIT is working (backends, the code cache) keep using `dataclasses`."""
 from __future__ import annotations
 
 MISSING = object()
