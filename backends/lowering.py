@@ -669,6 +669,12 @@ class Lowering:
         position right after this call."""
         raise NotImplementedError
 
+    def call_local(self, label):
+        """Call a label of the code being emitted (a function calling itself:
+        no table load); the return site is the position right after it, as
+        for call_function."""
+        raise NotImplementedError
+
     def call_routine(self, field):
         """Call the runtime routine in state field `field` (rt_print, ...)."""
         raise NotImplementedError

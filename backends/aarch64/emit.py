@@ -243,6 +243,9 @@ class A64Emitter(Lowering):
         self.b.ldr(TMP, self.at(STATE, abi.FUNC_TABLE + abi.WORD * fidx))
         self.b.blr(TMP)
 
+    def call_local(self, label):
+        self.b.bl(label)
+
     def call_routine(self, name):
         self.b.ldr(TMP, field(name))
         self.b.blr(TMP)

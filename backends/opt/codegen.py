@@ -123,6 +123,7 @@ class Codegen:
     def run(self) -> CompiledCode:
         em, b = self.em, self.em.b
         em.stop = b.label('stop')
+        self.entry_label = b.label('entry')      # also the target of recursive calls
         em.osr_stubs = []
         headers = self.facts.loop_headers
         self._live_across()
@@ -130,8 +131,10 @@ class Codegen:
         for i, blk in enumerate(self.blocks):
             self.next_block = self.blocks[i + 1] if i + 1 < len(self.blocks) else None
             b.bind(self.label(blk))
+            self.in_home = {}       # frame slot name -> the value it is known to hold
             if blk is self.fn.entry:
-                entry = b.here('entry')
+                b.bind(self.entry_label)
+                entry = self.entry_label
                 em.enter_frame()
                 em.poll(em.stop)
             elif blk in self.osr_blocks:
@@ -488,14 +491,19 @@ class Codegen:
         kept = sum(1 for name in frame.imm if name[0] == 'S')
         h = kept + n
         homes = {}
+        known = {}                  # what the slots hold once the callee returns
         for name, a in zip(frame.imm, frame.args):
             e = self.loc(a)
-            if name not in self.native_home:
+            # a value already in its home (stored at an earlier call of this
+            # block, or a call's result) is not stored again
+            if name not in self.native_home and self.in_home.get(name) is not root(a):
                 if name[0] == 'L':
                     em.store_var(('L', int(name[1:])), e)
                 else:
                     em.store_home(int(name[1:]), e)
             homes.setdefault(root(a), name)
+            if name[0] == 'L' or int(name[1:]) < h - n:
+                known[name] = root(a)
         for i, a in enumerate(ins.args):
             em.store_home(h - n + i, self.loc(a))
         delta = abi.WORD * (self.fn.nslots + h - n)
@@ -507,10 +515,15 @@ class Codegen:
             em.check_vstack(delta + size, no_room)
         em.take_call(em.trap('call stack overflow', pc))
         em.move_base(delta)
-        em.call_function(ins.imm)
+        if ins.imm == self.fn.index:
+            em.call_local(self.entry_label)     # recursion: this very code, no table
+        else:
+            em.call_function(ins.imm)
         em.return_labels.append((b.here(), pc, delta, h))
         em.move_base(-delta)
         em.give_call()
+        known[f'S{h - n}'] = root(ins)
+        self.in_home = known
 
         def cold(delta=delta, pc=pc, h=h):
             em.move_base(delta)

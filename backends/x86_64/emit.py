@@ -211,6 +211,9 @@ class X86Emitter(Lowering):
     def call_function(self, fidx):
         self.b.call(at(STATE, abi.FUNC_TABLE + abi.WORD * fidx))
 
+    def call_local(self, label):
+        self.b.call(label)
+
     def call_routine(self, field):
         self.b.call(FIELD[field])
 
