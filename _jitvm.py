@@ -86,15 +86,27 @@ def _asmkit_main() -> None:
 def guarded(main) -> None:
     """Ctrl-C at any moment from here on, our imports and Python's shutdown
     included, ends as `error: interrupted` with status 130, never a
-    traceback. (Before this module runs, Python's own start-up, a few
+    traceback. Outside a run, SIGINT ends the process from its handler
+    instead of raising KeyboardInterrupt: raised inside a weakref callback
+    or a finalizer (an import lock's, say), the exception would only be
+    printed as "ignored" and the process would go on. A run replaces this
+    handler with its own for its duration (vm/engine.py `stops`) and puts
+    it back after. (Before this module runs, Python's own start-up, a few
     milliseconds, is the interpreter's.)"""
+    import _signal              # signal's C half: `signal` itself imports enum, a slow start
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        _on_interrupt(_interrupt_now)
     try:
         main()
-    except SystemExit:
-        _on_interrupt(lambda *_: interrupted())
-        raise
     except KeyboardInterrupt:
         interrupted()
+
+
+def _interrupt_now(signum, frame) -> None:
+    interrupted()
+
+
+_interrupt_now.replaceable = True     # vm/engine.py: a run may put its own handler in place
 
 
 def _on_interrupt(handler) -> None:

@@ -714,6 +714,18 @@ class Lowering:
         """Jump to stop if the state's stop flag is set."""
         raise NotImplementedError
 
+    def flags_hold(self, r) -> bool:
+        """Whether the last instruction emitted left the condition flags
+        saying whether register r is zero (so `branch_if('NE'/'EQ')` can
+        test r without a compare). Asked only straight after computing r,
+        with no label bound in between. Machines without such flags say no."""
+        return False
+
+    def jump_if_low_bits_zero(self, r, mask, label):
+        """Jump to label when register r AND mask (2^k - 1, k <= 12) is 0:
+        the optimizing tier's counted poll on a loop counter."""
+        raise NotImplementedError
+
     def zero_locals(self, first, count):
         """Locals first .. first+count-1 = 0."""
         raise NotImplementedError

@@ -63,9 +63,15 @@ class stops:
         gate, saved = self.gate, self.saved
         if off_main_thread():       # signals are the main thread's to take
             return self
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        current = signal.getsignal(signal.SIGINT)
+        if current is signal.default_int_handler or getattr(current, 'replaceable', False):
             saved.append((signal.SIGINT, signal.signal(
                 signal.SIGINT, lambda signum, frame: gate.stop(Interrupted))))
+        # a stop raised where Python only reports exceptions (a weakref
+        # callback, a finalizer, a gc callback) is lost: raise its signal
+        # again, so that it lands at the next instruction instead
+        self.hook = sys.unraisablehook
+        sys.unraisablehook = self._lost
         if self.seconds:
             def expire(signum, frame):
                 signal.setitimer(signal.ITIMER_REAL, 0)
@@ -74,7 +80,21 @@ class stops:
             signal.setitimer(signal.ITIMER_REAL, self.seconds)
         return self
 
+    def _lost(self, unraisable):
+        kind = unraisable.exc_type
+        ours = {signum for signum, _ in self.saved}
+        if kind is not None and issubclass(kind, TimeLimit) and signal.SIGALRM in ours:
+            signal.raise_signal(signal.SIGALRM)
+        elif kind is not None and issubclass(kind, (Interrupted, KeyboardInterrupt)) \
+                and signal.SIGINT in ours:
+            signal.raise_signal(signal.SIGINT)
+        else:
+            self.hook(unraisable)
+
     def __exit__(self, *exc):
+        if getattr(self, 'hook', None) is not None:
+            sys.unraisablehook = self.hook
+            self.hook = None
         if self.saved:
             if self.seconds:
                 signal.setitimer(signal.ITIMER_REAL, 0)

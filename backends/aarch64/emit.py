@@ -303,6 +303,10 @@ class A64Emitter(Lowering):
         self.b.ldr(TMP, field('flag'))
         self.b.cbnz(TMP, stop)
 
+    def jump_if_low_bits_zero(self, r, mask, label):
+        self.b.tst(r, mask)
+        self.b.b_cond('eq', label)
+
     def zero_locals(self, first, count):
         b = self.b
         if count <= 16:

@@ -22,6 +22,9 @@ def _fits32(v: int) -> bool:
     return -(1 << 31) <= v < (1 << 31)
 
 
+_ZF_FROM_RESULT = frozenset(('add', 'sub', 'and', 'or', 'xor'))
+
+
 class X86Emitter(Lowering):
 
     # -- operands ---------------------------------------------------------------
@@ -263,6 +266,18 @@ class X86Emitter(Lowering):
     def poll(self, stop):
         self.b.cmp(FIELD['flag'], 0)
         self.b.j('ne', stop)
+
+    def flags_hold(self, r) -> bool:
+        recs = self.b._recs
+        if not recs:
+            return False
+        last = recs[-1]
+        # add/sub/and/or/xor reg, x set ZF from the 64-bit result
+        return last[2] in _ZF_FROM_RESULT and last[3] is r and r.size == 64
+
+    def jump_if_low_bits_zero(self, r, mask, label):
+        self.b.test(r, mask)
+        self.b.j('e', label)
 
     def zero_locals(self, first, count):
         b = self.b

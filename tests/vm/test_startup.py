@@ -82,11 +82,13 @@ top:
 
 
 def _ours(traceback: str) -> bool:
-    """Whether a traceback has a frame of this project or of click: one
-    from Python's own start-up, before our entry module, has none."""
-    marks = (str(ROOT), 'click', str(JITVM))
-    return any(f'File "{m}' in line or (m in line and line.strip().startswith('File'))
-               for line in traceback.splitlines() for m in marks)
+    """Whether a traceback has a frame of this project's modules or of
+    click. One from Python's own start-up (site, or the console script pip
+    wrote finding our entry module) has none: that window, before the
+    first line of _jitvm.py runs, is the interpreter's."""
+    marks = [str(ROOT / name) for name in ('vm', 'backends', 'asmkit', '_jitvm.py')] + ['click']
+    return any(line.strip().startswith('File') and any(m in line for m in marks)
+               for line in traceback.splitlines())
 
 
 @needs_script
