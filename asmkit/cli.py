@@ -108,10 +108,14 @@ class AsmkitGroup(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None,
              standalone_mode=True, **extra):
+        # not click's own main(): on Ctrl-C that prints an empty line first
+        args = sys.argv[1:] if args is None else list(args)
         try:
-            result = super().main(args, prog_name or "asmkit", complete_var,
-                                  standalone_mode=False, **extra)
+            with self.make_context(prog_name or "asmkit", args, **extra) as ctx:
+                result = self.invoke(ctx)
             code = result if isinstance(result, int) else 0
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
         except click.ClickException as exc:
             if isinstance(exc, BadInput):
                 _silence_stdout()          # a failed write must not fail again at exit
