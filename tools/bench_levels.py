@@ -32,11 +32,14 @@ LEVELS = (0, 1, 2)
 
 def cpu_of(argv: list[str]) -> tuple[float, str]:
     """(user + system seconds, stdout) of one child."""
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, cwd=ROOT)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise click.ClickException(f'{" ".join(argv)} failed')
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            err.seek(0)
+            last = (err.read().decode(errors='replace').strip().splitlines() or [''])[-1]
+            raise click.ClickException(f'{" ".join(argv)} failed (status {code}): {last}')
         out.seek(0)
         return usage.ru_utime + usage.ru_stime, out.read().decode()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from .. import abi
 from ..lowering import NEGATE, CompiledCode
 from .ir import reachable
+from .loopforest import body_reaching as loop_body_to
 from .regalloc import allocate, root
 
 MAX_SPILLS = 256            # frame slots above the operand stack (the value stack keeps a page spare)
@@ -156,7 +157,8 @@ class Codegen:
         The period shrinks with the loop's size, so the work between two
         polls stays under POLL_WORK instructions (a --timeout still stops
         within well under 0.1 s)."""
-        counter, size = counted_loop(header), loop_size(header)
+        body = natural_loop(self.fn, header)
+        counter, size = counted_loop(header, body), loop_size(body)
         period = 1
         while period * 2 <= MAX_POLL_PERIOD and period * 2 * size <= POLL_WORK:
             period *= 2
@@ -590,37 +592,33 @@ MAX_POLL_PERIOD = 4096      # iterations between two reads of the stop flag, at 
 POLL_WORK = 1 << 16         # SSA instructions of a loop body run between two reads, at most
 
 
-def _loop_blocks(header) -> set:
-    """The blocks on a cycle through header: reachable from it and
-    reaching it again."""
-    ahead, todo = set(), [header]
-    while todo:
-        b = todo.pop()
-        for s in b.succs:
-            if s not in ahead:
-                ahead.add(s)
-                todo.append(s)
-    if header not in ahead:
+def natural_loop(fn, header) -> set:
+    """The natural loop of header: the blocks that reach one of its back
+    edges without passing through it (loopforest's rule, here without
+    giving the loop a preheader: the code is laid out already). Empty
+    when header heads no natural loop."""
+    order = reachable(fn)
+    index = {b: i for i, b in enumerate(order)}
+    if header not in index:
         return set()
-    body, todo = {header}, [p for p in header.preds if p in ahead]
-    while todo:
-        b = todo.pop()
-        if b in body:
-            continue
-        body.add(b)
-        todo.extend(p for p in b.preds if p in ahead and p not in body)
+    body = set()
+    for p in header.preds:
+        if p in index and index[header] <= index[p]:
+            part = loop_body_to(p, header, index, fn.entry)
+            if part is None:
+                return set()
+            body |= part
     return body
 
 
-def loop_size(header) -> int:
-    return sum(len(b.insts) + 1 for b in _loop_blocks(header))
+def loop_size(body) -> int:
+    return sum(len(b.insts) + 1 for b in body)
 
 
-def counted_loop(header):
+def counted_loop(header, body):
     """A phi of header that every edge from inside the loop steps by +1 or
     -1, entered from outside only: it passes through every value, so its
     low bits are all zero once every 2^k iterations. None if there is none."""
-    body = _loop_blocks(header)
     for phi in header.phis:
         if phi.var == 'M':
             continue

@@ -94,7 +94,7 @@ def find_loops(fn: Function) -> LoopForest:
     loops: dict = {}
     entry = fn.entry
     for b, h in retreating:
-        body = _reaching(b, h, index, entry)
+        body = body_reaching(b, h, index, entry)
         if body is None:
             continue                        # h does not dominate b: no natural loop
         loop = loops.get(h)
@@ -125,7 +125,7 @@ def find_loops(fn: Function) -> LoopForest:
     return LoopForest(forest, index)
 
 
-def _reaching(latch: Block, header: Block, reachable: dict, entry: Block):
+def body_reaching(latch: Block, header: Block, reachable: dict, entry: Block):
     """The blocks that reach latch without passing header, or None when
     the entry is one of them: then a path from the entry to latch avoids
     header, so header does not dominate latch (no dominator tree needed)."""

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from backends import host_arch, load_backend
-from backends.opt.codegen import MAX_POLL_PERIOD, POLL_WORK, counted_loop, loop_size
+from backends.opt.codegen import MAX_POLL_PERIOD, POLL_WORK, counted_loop, loop_size, natural_loop
 from backends.opt.tier import optimize
 from vm.api import RunConfig, execute, load
 
@@ -63,7 +63,8 @@ def counter_of(source: str):
     program = load(source)
     fn = optimize(program, 0, 2)
     header = next(b for b in fn.blocks if b.start in program.facts[0].loop_headers)
-    return counted_loop(header), loop_size(header)
+    body = natural_loop(fn, header)
+    return counted_loop(header, body), loop_size(body)
 
 
 def test_only_unit_steps_count():
