@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from _jitvm import quick_form
+from tests.jit.test_output_once import COUNT
 from vm.api import RunConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,18 +68,7 @@ def test_an_interpreted_run_imports_no_backend_ctypes_or_oracle():
     assert proc.stdout.decode().splitlines() == ['Hello, world!', '[]'], proc.stderr
 
 
-LONG = """\
-.func main 0 1
-top:
-    LLOAD 0
-    PRINT
-    LLOAD 0
-    PUSH 1
-    ADD
-    LSTORE 0
-    JMP top
-.end
-"""
+LONG = COUNT        # prints 0, 1, 2, ... until stopped
 
 
 def _ours(traceback: str) -> bool:
