@@ -6,7 +6,8 @@ interleaved over rounds, the best of the rounds kept, ratios to --opt 0.
 Meant to run where no C compiler or peer is at hand, such as the arm64 root
 (`tools/arm64_root.py run python3 tools/bench_levels.py`), where every
 child is an aarch64 process under qemu: the sizes are modest for that.
-The trivial run uses --jit-threshold 0, so the JIT's set-up (made at the
+The programs and their sizes' memory are bench_peers.py's. The trivial run
+uses --jit-threshold 0, so the JIT's set-up (made at the
 first compile) is subtracted with the rest of the start-up."""
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ from pathlib import Path
 
 import click
 
-from benchlib import ROOT, source
+from bench_peers import ALGOS
+from benchlib import ROOT
 from clitool import run_tool
 
-# (program, knob, measured size, trivial size)
-ROWS = [('bench_sum', 'N', 2 * 10**7, 10), ('bench_fib', 'N', 27, 5),
-        ('bench_mandelbrot', 'MAXIT', 2000, 5), ('bench_sieve', 'N', 2 * 10**6, 100),
-        ('bench_matmul', 'N', 120, 4), ('bench_collatz', 'LIMIT', 3 * 10**5, 10)]
+# the peers' programs (tools/bench_peers.py: sizes, memory, the Collatz
+# rewrite) at sizes for a run under qemu: (measured size, trivial size)
+SIZES = {'sum': (2 * 10**8, 10), 'fib': (30, 5), 'mandelbrot': (20000, 5),
+         'sieve': (10**7, 100), 'matmul': (200, 4), 'collatz': (10**6, 10)}
 LEVELS = (0, 1, 2)
 
 
@@ -55,14 +57,15 @@ def main(rounds: int, scale: float, json_path: str | None) -> int:
     outputs: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
-        for name, knob, size, trivial in ROWS:
-            n = size if name == 'bench_fib' else max(trivial + 1, int(size * scale))  # fib: exponential
+        for algo in ALGOS:
+            size, trivial = SIZES[algo.name]
+            n = size if algo.name == 'fib' else max(trivial + 1, int(size * scale))  # fib: exponential
             for tag, value in (('run', n), ('trivial', trivial)):
-                path = Path(tmp) / f'{name}-{tag}.asm'
-                path.write_text(source(name, **{knob: value}))
-                files[name, tag] = path
+                path = Path(tmp) / f'{algo.name}-{tag}.asm'
+                path.write_text(algo.source(value))
+                files[algo.name, tag] = path
         for r in range(rounds):
-            for name, *_ in ROWS:
+            for name in SIZES:
                 for level in LEVELS[r % 3:] + LEVELS[:r % 3]:          # rotate who goes first
                     for tag in ('trivial', 'run'):
                         extra = ['--jit-threshold', '0'] if tag == 'trivial' else []
@@ -78,7 +81,7 @@ def main(rounds: int, scale: float, json_path: str | None) -> int:
     click.echo(f'{"program":<18}' + ''.join(f' {"opt " + str(lv):>9}' for lv in LEVELS)
                + ''.join(f' {"x opt0 @" + str(lv):>10}' for lv in LEVELS[1:]))
     rows = {}
-    for name, *_ in ROWS:
+    for name in SIZES:
         net = [max(best[name, lv, 'run'] - best[name, lv, 'trivial'], 1e-6) for lv in LEVELS]
         rows[name] = net
         click.echo(f'{name:<18}' + ''.join(f' {t:9.3f}' for t in net)
