@@ -71,7 +71,8 @@ class Codegen:
         pool = target.registers.allocatable
         self.temp = pool[-1]
         self.blocks = layout(fn)
-        self.alloc = allocate(self.blocks, pool[:-1])
+        sink_compares(self.blocks)
+        self.alloc = allocate(self.blocks, pool[:-1], loop_depths(fn, self.blocks))
         if self.alloc.nslots > MAX_SPILLS:
             raise CannotCompile(f'{self.alloc.nslots} spill slots')
         self.spill_base = self.facts.max_height
@@ -592,13 +593,14 @@ MAX_POLL_PERIOD = 4096      # iterations between two reads of the stop flag, at 
 POLL_WORK = 1 << 16         # SSA instructions of a loop body run between two reads, at most
 
 
-def natural_loop(fn, header) -> set:
+def natural_loop(fn, header, index=None) -> set:
     """The natural loop of header: the blocks that reach one of its back
     edges without passing through it (loopforest's rule, here without
     giving the loop a preheader: the code is laid out already). Empty
-    when header heads no natural loop."""
-    order = reachable(fn)
-    index = {b: i for i, b in enumerate(order)}
+    when header heads no natural loop. index: block -> reverse-postorder
+    position, when the caller has it already."""
+    if index is None:
+        index = {b: i for i, b in enumerate(reachable(fn))}
     if header not in index:
         return set()
     body = set()
@@ -609,6 +611,38 @@ def natural_loop(fn, header) -> set:
                 return set()
             body |= part
     return body
+
+
+def sink_compares(blocks) -> None:
+    """Move a compare that only feeds its block's branch to just before
+    the branch, past what the block computes after it (an induction
+    variable's update, say), so that the two fuse into one compare-and-jump
+    instead of setcc, movzx, test, jump."""
+    uses: dict = {}
+    for b in blocks:
+        for ins in (*b.phis, *b.insts):
+            for a in ins.args:
+                uses[a] = uses.get(a, 0) + 1
+    for b in blocks:
+        insts = b.insts
+        if len(insts) < 3 or insts[-1].op != 'br':
+            continue
+        c = insts[-1].args[0]
+        if c.op in COMPARE and uses.get(c) == 1 and c in insts[:-2]:
+            insts.remove(c)
+            insts.insert(len(insts) - 1, c)
+
+
+def loop_depths(fn, blocks) -> dict:
+    """Block -> how many natural loops hold it (the register allocator
+    keeps what inner loops use in registers first)."""
+    index = {b: i for i, b in enumerate(reachable(fn))}
+    depth: dict = {}
+    for h in blocks:
+        if any(p in index and h in index and index[h] <= index[p] for p in h.preds):
+            for b in natural_loop(fn, h, index):
+                depth[b] = depth.get(b, 0) + 1
+    return depth
 
 
 def loop_size(body) -> int:

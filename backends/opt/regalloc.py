@@ -86,8 +86,13 @@ def liveness(blocks) -> tuple[dict, dict]:
     return live_in, live_out
 
 
-def allocate(blocks, registers) -> Allocation:
-    """Linear scan over blocks (in layout order) with the given registers."""
+def allocate(blocks, registers, depth=None) -> Allocation:
+    """Linear scan over blocks (in layout order) with the given registers.
+    When they run out, the value spilled is the one whose uses weigh least,
+    a use counting 8^(loop depth of its block) (depth: block -> nesting,
+    none given: all 0); ties go to the value that lives longest."""
+    depth = depth or {}
+    weight: dict = {}
     alloc = Allocation()
     live_in, live_out = liveness(blocks)
     alloc.live_out = live_out
@@ -103,19 +108,24 @@ def allocate(blocks, registers) -> Allocation:
         for phi in b.phis:
             start[phi] = min(start.get(phi, b_start), b_start)
             end[phi] = max(end.get(phi, b_start), b_start)
-            for a in phi.args:
+            weight[phi] = weight.get(phi, 0) + 8 ** min(depth.get(b, 0), 6)
+            for p, a in zip(b.preds, phi.args):
                 a = root(a)
+                weight[a] = weight.get(a, 0) + 8 ** min(depth.get(p, 0), 6)
                 if needs_location(a):
                     hint.setdefault(a, phi)
                     hint.setdefault(phi, a)
         pos += 2
+        w = 8 ** min(depth.get(b, 0), 6)
         for ins in b.insts:
             alloc.position[ins] = pos
             for a in ins.args:
                 a = root(a)
                 if needs_location(a):
                     end[a] = max(end.get(a, pos), pos)
+                    weight[a] = weight.get(a, 0) + w
             if needs_location(ins):
+                weight[ins] = weight.get(ins, 0) + w        # a spilled result costs a store
                 start[ins] = min(start.get(ins, pos), pos)
                 end[ins] = max(end.get(ins, pos), pos)
                 if ins.args:
@@ -139,8 +149,10 @@ def allocate(blocks, registers) -> Allocation:
                 still.append(a)
         active = still
         if not free:
-            victim = max(active, key=lambda a: end[a])
-            if end[victim] > end[v]:
+            def cost(a):
+                return (weight.get(a, 0), -end[a])
+            victim = min(active, key=cost)
+            if cost(victim) < cost(v):
                 alloc.reg[v] = alloc.reg.pop(victim)
                 active.remove(victim)
                 active.append(v)
