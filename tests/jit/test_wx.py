@@ -66,7 +66,9 @@ CHILD = textwrap.dedent('''
 
     thread = threading.Thread(target=sample)
     thread.start()
-    spin = execute(SPIN, RunConfig(jit_threshold=0, backend=BACKEND, timeout=0.6, verbose=True))
+    # long enough that code runs a while after the JIT's set-up (made at the
+    # first compile: slow as an aarch64 process under qemu)
+    spin = execute(SPIN, RunConfig(jit_threshold=0, backend=BACKEND, timeout=1.5, verbose=True))
     churn = execute(CHURN, RunConfig(jit_threshold=2, backend=BACKEND, code_cache=160,
                                      verbose=True))
     stop.set()
