@@ -23,14 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from backends.opt import evaluate, ir, passes, ssa
 from backends.opt.printer import format_block
 from backends.opt.loops import LOOP_PASSES, find_loops, hoist_invariants, reduce_strength
-from tests.conformance.corpus import config_for, run_case
-from tests.opt.test_ssa import CASES, REFERENCE, assert_same
+from tests.opt.test_ssa import (CASES, REFERENCE, assert_same, check_case, optimize_checked,
+                                run_ssa)
 from tests.opt.test_ssa import reference as progen_reference
 from tests.support import loopgen
-from vm.api import RunConfig, execute, load
+from vm.api import execute, load
 
 ROOT = Path(__file__).resolve().parents[2]
-REGISTRY = {**passes.PASSES, **LOOP_PASSES}
 LOOPS = ('licm', 'iv')
 O1 = tuple(passes.LEVELS[1])
 PIPELINES = {'loops': LOOPS, 'O1+loops': O1 + LOOPS}
@@ -39,17 +38,7 @@ LOOPGEN_SEEDS = 300             # per flavour
 SINGLE_PASS_SEEDS = 40
 
 
-def optimize(fn, pipeline):
-    for name in pipeline:
-        fn = REGISTRY[name](fn)
-        ir.verify(fn)
-    return fn
-
-
-def run_ssa(program, pipeline, config: RunConfig = REFERENCE):
-    funcs = [optimize(f, pipeline) for f in ssa.build_program(program)]
-    return evaluate.run(program, funcs, max_call_depth=config.max_call_depth,
-                        timeout=config.timeout)
+optimize = optimize_checked
 
 
 # ------------------------------------------------------------------ conformance
@@ -60,12 +49,7 @@ def test_the_registry_names_both_passes():
 
 @pytest.mark.parametrize('case', CASES, ids=[c.name for c in CASES])
 def test_conformance_case(case):
-    ref = run_case(case, REFERENCE)
-    data, filename = case.program_input()
-    program = load(data, filename)
-    config = config_for(case, REFERENCE)
-    for name, pipeline in PIPELINES.items():
-        assert_same(ref, run_ssa(program, pipeline, config), f'{case.name} with {name}')
+    check_case(case, PIPELINES)
 
 
 # ------------------------------------------------------------------ random programs

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from backends.opt import evaluate, ir, passes, ranges, ssa
 from backends.opt.divide import divide_by_constants
-from backends.opt.ranges import ARITH_ORDER, ARITH_PASSES, remove_checks
-from tests.conformance.corpus import config_for, run_case
-from tests.opt.test_ssa import CASES, REFERENCE, assert_same, reference
+from backends.opt.ranges import ARITH_ORDER, remove_checks
+from tests.opt.test_ssa import (CASES, REFERENCE, assert_same, check_case, optimize_checked,
+                                reference, run_ssa)
 from tests.support.progen import generate_from_seed, programs
 from vm.api import execute, load
 
@@ -37,17 +37,8 @@ SINGLE = {'checks': LEVEL1 + ('checks',), 'divide': LEVEL1 + ('divide',),
           'raw checks': ('checks',)}
 
 
-def optimize(fn, pipeline):
-    for name in pipeline:
-        fn = (ARITH_PASSES.get(name) or passes.PASSES[name])(fn)
-        ir.verify(fn)
-    return fn
-
-
-def run_arith(program, pipeline, config=REFERENCE):
-    funcs = [optimize(f, pipeline) for f in ssa.build_program(program)]
-    return evaluate.run(program, funcs, max_call_depth=config.max_call_depth,
-                        timeout=config.timeout)
+optimize = optimize_checked
+run_arith = run_ssa
 
 
 def ops(text, pipeline=LEVEL1 + ('checks',)) -> Counter:
@@ -244,12 +235,7 @@ def test_the_examples_lose_their_bounds_checks():
 
 @pytest.mark.parametrize('case', CASES, ids=[c.name for c in CASES])
 def test_conformance_case(case):
-    ref = run_case(case, REFERENCE)
-    data, filename = case.program_input()
-    program = load(data, filename)
-    config = config_for(case, REFERENCE)
-    for name, pipeline in PIPELINES.items():
-        assert_same(ref, run_arith(program, pipeline, config), f'{case.name} with {name}')
+    check_case(case, PIPELINES)
 
 
 @pytest.mark.parametrize('traps', [False, True], ids=['plain', 'traps'])

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from backends.opt import evaluate, ir, passes, ssa
+from backends.opt import evaluate, ir, passes, ssa, tier
 from tests.conformance.corpus import config_for, load_corpus, run_case, same_as_reference
 from tests.support.progen import generate_from_seed, programs
 from vm.api import RunConfig, execute, load
@@ -36,15 +36,34 @@ def _loads(case) -> bool:
 CASES = [c for c in load_corpus() if _loads(c)]
 
 
+def optimize_checked(fn, pipeline):
+    """Run the named passes (any of the tier's, tier.PASSES), verifying the
+    SSA after each."""
+    for name in pipeline:
+        fn = tier.PASSES[name](fn)
+        ir.verify(fn)
+    return fn
+
+
 def run_ssa(program, pipeline, config: RunConfig = REFERENCE):
     """Build (and optimize) every function, verifying the SSA after each
     step, then evaluate."""
     funcs = ssa.build_program(program)
     for f in funcs:
         ir.verify(f)
-    funcs = [passes.optimize(f, pipeline, check=True) for f in funcs]
+    funcs = [optimize_checked(f, pipeline) for f in funcs]
     return evaluate.run(program, funcs, max_call_depth=config.max_call_depth,
                         timeout=config.timeout)
+
+
+def check_case(case, pipelines: dict, what: str = '') -> None:
+    """A conformance case through each pipeline, as the interpreter runs it."""
+    ref = run_case(case, REFERENCE)
+    data, filename = case.program_input()
+    program = load(data, filename)
+    config = config_for(case, REFERENCE)
+    for name, pipeline in pipelines.items():
+        assert_same(ref, run_ssa(program, pipeline, config), f'{case.name} with {what}{name}')
 
 
 def assert_same(ref, got, what):
@@ -60,12 +79,7 @@ def test_most_of_the_corpus_runs():
 
 @pytest.mark.parametrize('case', CASES, ids=[c.name for c in CASES])
 def test_conformance_case(case):
-    ref = run_case(case, REFERENCE)
-    data, filename = case.program_input()
-    program = load(data, filename)
-    config = config_for(case, REFERENCE)
-    for name, pipeline in PIPELINES.items():
-        assert_same(ref, run_ssa(program, pipeline, config), f'{case.name} with passes {name}')
+    check_case(case, PIPELINES, 'passes ')
 
 
 # ------------------------------------------------------------------ random programs
