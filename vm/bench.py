@@ -1,6 +1,6 @@
 """`jitvm bench`: the interpreter against the JIT on the benchmark programs
-that ship inside the package (vm/benchmarks/, copies of the repository's
-bytecode/bench_*.asm), for people who install jitvm without the repo.
+that ship inside the package (vm/benchmarks/; the repository's
+bytecode/bench_*.asm are links to them, so there is one copy), for people who install jitvm without the repo.
 tools/bench.py is the repository's front end to the same code: the rows,
 sizes and timing are this module's.
 
