@@ -330,18 +330,6 @@ def main(rounds: int, quick: bool, chart: Path | None, json_path: Path | None) -
         fail(f'{len(bad)} checksums differ from the C builds (listed above)')
 
 
-def cli(argv=None) -> int:
-    """main with usage errors as one `error:` line (exit 2), ^C as 130."""
-    try:
-        main.main(argv, prog_name='bench_peers.py', standalone_mode=False)
-    except click.UsageError as exc:
-        click.echo(f'error: {exc.format_message()}', err=True)
-        return 2
-    except (click.Abort, KeyboardInterrupt):
-        click.echo('error: interrupted', err=True)
-        return 130
-    return 0
-
-
 if __name__ == '__main__':
-    sys.exit(cli())
+    from clitool import run_tool
+    run_tool(main)

@@ -90,18 +90,6 @@ def main(files, repeat):
     click.echo(f'all: {total_ops} bytecode instructions; us each: {per_op(total, total_ops)}')
 
 
-def cli(argv=None) -> int:
-    """main with usage errors as one `error:` line (exit 2)."""
-    try:
-        main.main(argv, prog_name='loop_report.py', standalone_mode=False)
-    except click.UsageError as exc:
-        click.echo(f'error: {exc.format_message()}', err=True)
-        return EXIT_BAD_INPUT
-    except (click.Abort, KeyboardInterrupt):
-        click.echo('error: interrupted', err=True)
-        return 130
-    return 0
-
-
 if __name__ == '__main__':
-    sys.exit(cli())
+    from clitool import run_tool
+    run_tool(main)
