@@ -72,7 +72,8 @@ class Codegen:
         self.temp = pool[-1]
         self.blocks = layout(fn)
         sink_compares(self.blocks)
-        self.alloc = allocate(self.blocks, pool[:-1], loop_depths(fn, self.blocks))
+        self.loops = natural_loops(fn)          # header -> body, for spills and polls
+        self.alloc = allocate(self.blocks, pool[:-1], loop_depths(self.loops))
         if self.alloc.nslots > MAX_SPILLS:
             raise CannotCompile(f'{self.alloc.nslots} spill slots')
         self.spill_base = self.facts.max_height
@@ -158,7 +159,7 @@ class Codegen:
         The period shrinks with the loop's size, so the work between two
         polls stays under POLL_WORK instructions (a --timeout still stops
         within well under 0.1 s)."""
-        body = natural_loop(self.fn, header)
+        body = self.loops.get(header, set())
         counter, size = counted_loop(header, body), loop_size(body)
         period = 1
         while period * 2 <= MAX_POLL_PERIOD and period * 2 * size <= POLL_WORK:
@@ -633,15 +634,25 @@ def sink_compares(blocks) -> None:
             insts.insert(len(insts) - 1, c)
 
 
-def loop_depths(fn, blocks) -> dict:
+def natural_loops(fn) -> dict:
+    """Header -> natural loop, for every block that some back edge enters."""
+    index = {b: i for i, b in enumerate(reachable(fn))}
+    loops = {}
+    for h in index:
+        if any(p in index and index[h] <= index[p] for p in h.preds):
+            body = natural_loop(fn, h, index)
+            if body:
+                loops[h] = body
+    return loops
+
+
+def loop_depths(loops: dict) -> dict:
     """Block -> how many natural loops hold it (the register allocator
     keeps what inner loops use in registers first)."""
-    index = {b: i for i, b in enumerate(reachable(fn))}
     depth: dict = {}
-    for h in blocks:
-        if any(p in index and h in index and index[h] <= index[p] for p in h.preds):
-            for b in natural_loop(fn, h, index):
-                depth[b] = depth.get(b, 0) + 1
+    for body in loops.values():
+        for b in body:
+            depth[b] = depth.get(b, 0) + 1
     return depth
 
 
